@@ -1,0 +1,214 @@
+// Package recipe holds the typed form of a bootstrap recipe (schema v1) and
+// loads it from YAML strictly: every value keeps the file, line and column it
+// came from, unknown keys are errors, and all problems in a file are reported
+// together. Expansion of ${{ }} references happens later, in package plan.
+package recipe
+
+import "fmt"
+
+// Pos is a place in a recipe file, 1-based like editors count.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String formats the position as file:line:col, the form editors jump to.
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Str is a string value from the recipe together with where it was written.
+// Style records how the YAML scalar was written (plain, quoted, literal
+// block…) so that an error inside a multi-line value can point at its line.
+type Str struct {
+	Value string
+	Pos   Pos
+	// Block is true for literal (|) and folded (>) scalars, whose content
+	// starts on the line after Pos.
+	Block bool
+	// Quoted is true for single- or double-quoted scalars, whose content
+	// starts one column after Pos.
+	Quoted bool
+}
+
+// Recipe is one YAML recipe file: a chain of components to build.
+type Recipe struct {
+	// File is the path the recipe was loaded from; relative patch and dir
+	// paths are resolved against its directory.
+	File string
+	// Name identifies the recipe; it names the default work dir.
+	Name Str
+	// Description is one line shown by `bootstrap list`.
+	Description Str
+	// Targets lists the GOARCH-style target names this recipe supports.
+	Targets []Str
+	// Host lists what the build machine must have (checked by doctor).
+	Host Host
+	// Vars are user variables, usable as ${{ name }} everywhere.
+	Vars []Var
+	// Env applies to every step of every component.
+	Env []Var
+	// Components are the builds, in file order.
+	Components []*Component
+}
+
+// Host describes what the build machine needs before anything runs.
+type Host struct {
+	Pos Pos
+	// Tools must be on PATH, optionally with a version constraint.
+	Tools []Tool
+	// Packages are Debian package names that must be installed.
+	Packages []Str
+	// Disk is the free space the work dir needs, like "20G".
+	Disk Str
+	// Memory is the RAM the build needs, like "4G".
+	Memory Str
+	// Kernel lists kernel config options that must be set, like
+	// CONFIG_OVERLAY_FS (read from /proc/config.gz or /boot/config-*).
+	Kernel []Str
+	// Binfmt lists binfmt_misc handlers that must be registered, like
+	// qemu-ppc64le.
+	Binfmt []Str
+}
+
+// Tool is a program that must be on PATH. Written either as a bare name or as
+// a mapping {name: gcc, version: ">=4.9"}.
+type Tool struct {
+	Pos     Pos
+	Name    Str
+	Version Str
+}
+
+// Var is a name/value pair from vars: or env:, kept in file order.
+type Var struct {
+	Name  Str
+	Value Str
+}
+
+// Component is one source build: sources, patches and steps.
+type Component struct {
+	Pos  Pos
+	Name Str
+	// Needs names components whose last step must be done before this
+	// component's first own step runs.
+	Needs []Str
+	// Sources are fetched and unpacked, each into Dest inside the tree.
+	// `source:` in YAML is a one-element list here.
+	Sources []*Source
+	// Patches are applied, in order, to the unpacked tree.
+	Patches []*Patch
+	// Env applies to every step of this component, over the recipe's env.
+	Env []Var
+	// Requires are version checks run before the first own step.
+	Requires []*Requirement
+	// Steps run in order after the patch step.
+	Steps []*Step
+	// Outputs are paths whose content is hashed into the last step's
+	// checkpoint; a missing output makes that step stale.
+	Outputs []Str
+}
+
+// Source is where a component's source comes from. Exactly one of URL, Git,
+// Dir, SVN or HG is set; validation checks the matching pin.
+type Source struct {
+	Pos Pos
+	// URL lists download locations tried in order, each verified by SHA256.
+	URL    []Str
+	SHA256 Str
+	// Filename overrides the cache/mirror file name (default: URL's base).
+	Filename Str
+	// Strip drops this many leading path components when unpacking.
+	Strip    int
+	StripPos Pos
+	// Git is a repository URL pinned by Commit; Ref is for humans and is
+	// checked to point at Commit when given.
+	Git        Str
+	Commit     Str
+	Ref        Str
+	Submodules bool
+	// Dir is a local tree, copied; its content hash is its identity.
+	Dir Str
+	// SVN is a Subversion URL pinned by Revision.
+	SVN      Str
+	Revision Str
+	// HG is a Mercurial URL pinned by Changeset.
+	HG        Str
+	Changeset Str
+	// Dest is where the source goes, relative to the component's tree.
+	Dest Str
+}
+
+// Kind names which kind of source this is: url, git, dir, svn or hg; "" when
+// none (or several) is set, which validation reports.
+func (s *Source) Kind() string {
+	kinds := s.kinds()
+	if len(kinds) != 1 {
+		return ""
+	}
+	return kinds[0]
+}
+
+func (s *Source) kinds() []string {
+	var k []string
+	if len(s.URL) > 0 {
+		k = append(k, "url")
+	}
+	if s.Git.Value != "" {
+		k = append(k, "git")
+	}
+	if s.Dir.Value != "" {
+		k = append(k, "dir")
+	}
+	if s.SVN.Value != "" {
+		k = append(k, "svn")
+	}
+	if s.HG.Value != "" {
+		k = append(k, "hg")
+	}
+	return k
+}
+
+// Patch is one entry of a component's patches: a single patch file or a quilt
+// series file.
+type Patch struct {
+	Pos Pos
+	// File is a patch file, relative to the recipe's directory.
+	File Str
+	// Series is a quilt series file; it may point inside the fetched source
+	// with ${{ src }}.
+	Series Str
+	// Strip is the -pN level (default 1; series lines may override it).
+	Strip int
+	// Fuzz is how many context lines may be dropped at a hunk's ends.
+	Fuzz int
+}
+
+// Requirement is a version check on a tool, usually one an earlier component
+// produced, done before the component's first own step.
+type Requirement struct {
+	Pos Pos
+	// Tool is the program to ask for its version (a path or a name on PATH).
+	Tool Str
+	// Version is a semver constraint such as ">= 1.17", or "go-source":
+	// derive the minimum Go bootstrap version from this component's Go
+	// source tree.
+	Version Str
+}
+
+// Step is one command of a component.
+type Step struct {
+	Pos  Pos
+	Name Str
+	// Run is the script, run with `/bin/sh -e -c` (or bash).
+	Run Str
+	// Dir is where it runs (default: the component's build dir).
+	Dir Str
+	// Shell is "sh" (default) or "bash".
+	Shell Str
+	// Env applies to this step only, over the component's env.
+	Env []Var
+}

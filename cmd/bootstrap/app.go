@@ -1,0 +1,20 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+// newApp builds the command-line interface. Each command lives in its own
+// cmd_<name>.go file and is listed here.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                 "bootstrap",
+		Usage:                "build toolchains and container engines from source, resumably",
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
+		Description: "Exit codes: 0 success, 1 a step failed, 2 bad usage or invalid recipe, " +
+			"3 the work dir is locked by another run.",
+		Commands: []*cli.Command{},
+	}
+}
