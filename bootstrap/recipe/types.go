@@ -4,7 +4,11 @@
 // together. Expansion of ${{ }} references happens later, in package plan.
 package recipe
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // Pos is a place in a recipe file, 1-based like editors count.
 type Pos struct {
@@ -33,6 +37,34 @@ type Str struct {
 	// Quoted is true for single- or double-quoted scalars, whose content
 	// starts one column after Pos.
 	Quoted bool
+	// Indent is the indentation of a block scalar's content lines.
+	Indent int
+}
+
+// At returns the position of byte offset off inside the value, so that an
+// error about part of a long script points at the right line and column.
+func (s Str) At(off int) Pos {
+	if off > len(s.Value) {
+		off = len(s.Value)
+	}
+	before := s.Value[:off]
+	nl := strings.Count(before, "\n")
+	col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
+	p := s.Pos
+	switch {
+	case s.Block:
+		p.Line += 1 + nl
+		p.Col = s.Indent + 1 + col
+	case nl > 0:
+		p.Line += nl // a multi-line flow scalar: the column is a guess
+		p.Col = 1 + col
+	default:
+		p.Col += col
+		if s.Quoted {
+			p.Col++
+		}
+	}
+	return p
 }
 
 // Recipe is one YAML recipe file: a chain of components to build.

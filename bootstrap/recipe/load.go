@@ -1,0 +1,432 @@
+package recipe
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads, decodes and validates the recipe at path. It returns an
+// ErrorList holding every problem found, each with file:line:col, or an
+// ordinary error when the file cannot be read.
+func Load(path string) (*Recipe, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read recipe: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a recipe held in memory; path is used for
+// positions and to resolve relative patch and dir paths.
+func Parse(path string, data []byte) (*Recipe, error) {
+	d := &decoder{file: path, lines: bytes.Split(data, []byte("\n"))}
+	r := d.document(data)
+	if len(d.errs) == 0 {
+		validate(r, &d.errs)
+	}
+	if err := d.errs.Err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decoder turns yaml.v3 nodes into typed recipe values, collecting errors
+// instead of stopping at the first.
+type decoder struct {
+	file  string
+	lines [][]byte
+	errs  ErrorList
+	comp  string // component being decoded, for error context
+	step  string // step being decoded, for error context
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (d *decoder) document(data []byte) *Recipe {
+	r := &Recipe{File: d.file}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		pos := Pos{File: d.file, Line: 1, Col: 1}
+		msg := err.Error()
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			pos.Line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		} else if err.Error() == "EOF" {
+			msg = "the file is empty"
+		}
+		d.errs.errorf(pos, "", "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+		return r
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errs.errorf(d.pos(&extra), "", "", "a recipe is one YAML document; remove the second one")
+	}
+	root := doc.Content[0]
+	d.mapping(root, "recipe", map[string]func(k, v *yaml.Node){
+		"schema": func(k, v *yaml.Node) {
+			if s := d.str(v); s.Value != "1" {
+				d.errorf(v, "unsupported schema %q: this bootstrap reads schema 1", s.Value)
+			}
+		},
+		"name":        func(k, v *yaml.Node) { r.Name = d.str(v) },
+		"description": func(k, v *yaml.Node) { r.Description = d.str(v) },
+		"targets":     func(k, v *yaml.Node) { r.Targets = d.strList(v, false) },
+		"host":        func(k, v *yaml.Node) { r.Host = d.host(v) },
+		"vars":        func(k, v *yaml.Node) { r.Vars = d.vars(v) },
+		"env":         func(k, v *yaml.Node) { r.Env = d.vars(v) },
+		"components":  func(k, v *yaml.Node) { r.Components = d.components(v) },
+	})
+	if r.Name.Value == "" && root.Kind == yaml.MappingNode {
+		d.errorf(root, "the recipe has no name: add `name: …`")
+	}
+	if r.Components == nil && root.Kind == yaml.MappingNode {
+		d.errorf(root, "the recipe has no components")
+	}
+	return r
+}
+
+func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	d.errs.errorf(d.pos(n), d.comp, d.step, format, args...)
+}
+
+// mapping walks a mapping node, calling the handler of each known key and
+// reporting unknown and repeated keys.
+func (d *decoder) mapping(n *yaml.Node, what string, fields map[string]func(k, v *yaml.Node)) {
+	n = resolveAlias(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s must be a mapping of keys to values, not %s", what, kindName(n))
+		return
+	}
+	known := make([]string, 0, len(fields))
+	for k := range fields {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolveAlias(n.Content[i+1])
+		if prev, dup := seen[k.Value]; dup {
+			d.errorf(k, "key %q appears twice in %s (first at line %d)", k.Value, what, prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		h, ok := fields[k.Value]
+		if !ok {
+			d.errorf(k, "unknown key %q in %s%s; known keys: %s", k.Value, what, suggest(k.Value, known), strings.Join(known, ", "))
+			continue
+		}
+		h(k, v)
+	}
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "empty"
+		}
+		return fmt.Sprintf("the value %q", n.Value)
+	}
+	return "something else"
+}
+
+// str decodes a scalar. Numbers and booleans are kept as written, so
+// `go_version: 1.20` stays "1.20" rather than becoming the float 1.2.
+func (d *decoder) str(n *yaml.Node) Str {
+	n = resolveAlias(n)
+	s := Str{Pos: d.pos(n)}
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, "expected a string, found %s", kindName(n))
+		return s
+	}
+	if n.Tag == "!!null" {
+		return s
+	}
+	s.Value = n.Value
+	s.Quoted = n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		s.Block = true
+		s.Indent = d.blockIndent(n.Line)
+	}
+	return s
+}
+
+// blockIndent finds the indentation of a block scalar's content: the leading
+// spaces of the first non-blank line after the indicator line.
+func (d *decoder) blockIndent(indicatorLine int) int {
+	for i := indicatorLine; i < len(d.lines); i++ { // lines is 0-based: i is the next line
+		line := d.lines[i]
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		return len(line) - len(bytes.TrimLeft(line, " "))
+	}
+	return 0
+}
+
+// strList decodes a list of scalars; a single scalar is accepted as a
+// one-element list when single is true.
+func (d *decoder) strList(n *yaml.Node, single bool) []Str {
+	n = resolveAlias(n)
+	if n.Kind == yaml.ScalarNode && single {
+		return []Str{d.str(n)}
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "expected a list, found %s", kindName(n))
+		return nil
+	}
+	out := make([]Str, 0, len(n.Content))
+	for _, c := range n.Content {
+		out = append(out, d.str(c))
+	}
+	return out
+}
+
+func (d *decoder) int(n *yaml.Node) int {
+	s := d.str(n)
+	if s.Value == "" {
+		return 0
+	}
+	v, err := strconv.Atoi(s.Value)
+	if err != nil {
+		d.errorf(n, "expected a whole number, found %q", s.Value)
+	}
+	return v
+}
+
+func (d *decoder) bool(n *yaml.Node) bool {
+	s := d.str(n)
+	switch s.Value {
+	case "true", "yes", "on":
+		return true
+	case "false", "no", "off", "":
+		return false
+	}
+	d.errorf(n, "expected true or false, found %q", s.Value)
+	return false
+}
+
+// vars decodes a mapping of names to scalar values, keeping file order.
+func (d *decoder) vars(n *yaml.Node) []Var {
+	n = resolveAlias(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "expected a mapping of names to values, found %s", kindName(n))
+		return nil
+	}
+	seen := map[string]int{}
+	var out []Var
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if line, dup := seen[k.Value]; dup {
+			d.errorf(k, "%q is set twice (first at line %d)", k.Value, line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, Var{Name: d.str(k), Value: d.str(v)})
+	}
+	return out
+}
+
+func (d *decoder) host(n *yaml.Node) Host {
+	h := Host{Pos: d.pos(n)}
+	d.mapping(n, "host", map[string]func(k, v *yaml.Node){
+		"tools":    func(k, v *yaml.Node) { h.Tools = d.tools(v) },
+		"packages": func(k, v *yaml.Node) { h.Packages = d.strList(v, false) },
+		"disk":     func(k, v *yaml.Node) { h.Disk = d.str(v) },
+		"memory":   func(k, v *yaml.Node) { h.Memory = d.str(v) },
+		"kernel":   func(k, v *yaml.Node) { h.Kernel = d.strList(v, false) },
+		"binfmt":   func(k, v *yaml.Node) { h.Binfmt = d.strList(v, false) },
+	})
+	return h
+}
+
+// tools decodes `tools:`, whose entries are a bare name or {name, version}.
+func (d *decoder) tools(n *yaml.Node) []Tool {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "tools must be a list, found %s", kindName(n))
+		return nil
+	}
+	var out []Tool
+	for _, c := range n.Content {
+		c = resolveAlias(c)
+		t := Tool{Pos: d.pos(c)}
+		if c.Kind == yaml.ScalarNode {
+			t.Name = d.str(c)
+		} else {
+			d.mapping(c, "tool", map[string]func(k, v *yaml.Node){
+				"name":    func(k, v *yaml.Node) { t.Name = d.str(v) },
+				"version": func(k, v *yaml.Node) { t.Version = d.str(v) },
+			})
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func (d *decoder) components(n *yaml.Node) []*Component {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "components must be a list, found %s", kindName(n))
+		return nil
+	}
+	out := []*Component{}
+	for _, c := range n.Content {
+		out = append(out, d.component(c))
+	}
+	return out
+}
+
+func (d *decoder) component(n *yaml.Node) *Component {
+	c := &Component{Pos: d.pos(n)}
+	// The name is read first so that errors in the other keys can name it.
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "name" {
+				d.comp = n.Content[i+1].Value
+			}
+		}
+	}
+	defer func() { d.comp = "" }()
+	var single *yaml.Node
+	d.mapping(n, "component", map[string]func(k, v *yaml.Node){
+		"name":  func(k, v *yaml.Node) { c.Name = d.str(v) },
+		"needs": func(k, v *yaml.Node) { c.Needs = d.strList(v, false) },
+		"source": func(k, v *yaml.Node) {
+			single = k
+			c.Sources = append([]*Source{d.source(v)}, c.Sources...)
+		},
+		"sources": func(k, v *yaml.Node) {
+			if single != nil {
+				d.errorf(k, "use either source: or sources:, not both")
+			}
+			v = resolveAlias(v)
+			if v.Kind != yaml.SequenceNode {
+				d.errorf(v, "sources must be a list, found %s", kindName(v))
+				return
+			}
+			for _, s := range v.Content {
+				c.Sources = append(c.Sources, d.source(s))
+			}
+		},
+		"patches":  func(k, v *yaml.Node) { c.Patches = d.patches(v) },
+		"env":      func(k, v *yaml.Node) { c.Env = d.vars(v) },
+		"requires": func(k, v *yaml.Node) { c.Requires = d.requires(v) },
+		"steps":    func(k, v *yaml.Node) { c.Steps = d.steps(v) },
+		"outputs":  func(k, v *yaml.Node) { c.Outputs = d.strList(v, false) },
+	})
+	return c
+}
+
+func (d *decoder) source(n *yaml.Node) *Source {
+	s := &Source{Pos: d.pos(n)}
+	d.mapping(n, "source", map[string]func(k, v *yaml.Node){
+		"url":        func(k, v *yaml.Node) { s.URL = d.strList(v, true) },
+		"sha256":     func(k, v *yaml.Node) { s.SHA256 = d.str(v) },
+		"filename":   func(k, v *yaml.Node) { s.Filename = d.str(v) },
+		"strip":      func(k, v *yaml.Node) { s.Strip, s.StripPos = d.int(v), d.pos(v) },
+		"git":        func(k, v *yaml.Node) { s.Git = d.str(v) },
+		"commit":     func(k, v *yaml.Node) { s.Commit = d.str(v) },
+		"ref":        func(k, v *yaml.Node) { s.Ref = d.str(v) },
+		"submodules": func(k, v *yaml.Node) { s.Submodules = d.bool(v) },
+		"dir":        func(k, v *yaml.Node) { s.Dir = d.str(v) },
+		"svn":        func(k, v *yaml.Node) { s.SVN = d.str(v) },
+		"revision":   func(k, v *yaml.Node) { s.Revision = d.str(v) },
+		"hg":         func(k, v *yaml.Node) { s.HG = d.str(v) },
+		"changeset":  func(k, v *yaml.Node) { s.Changeset = d.str(v) },
+		"dest":       func(k, v *yaml.Node) { s.Dest = d.str(v) },
+	})
+	return s
+}
+
+func (d *decoder) patches(n *yaml.Node) []*Patch {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "patches must be a list, found %s", kindName(n))
+		return nil
+	}
+	var out []*Patch
+	for _, c := range n.Content {
+		p := &Patch{Pos: d.pos(c), Strip: 1}
+		d.mapping(c, "patch", map[string]func(k, v *yaml.Node){
+			"file":   func(k, v *yaml.Node) { p.File = d.str(v) },
+			"series": func(k, v *yaml.Node) { p.Series = d.str(v) },
+			"strip":  func(k, v *yaml.Node) { p.Strip = d.int(v) },
+			"fuzz":   func(k, v *yaml.Node) { p.Fuzz = d.int(v) },
+		})
+		out = append(out, p)
+	}
+	return out
+}
+
+func (d *decoder) requires(n *yaml.Node) []*Requirement {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "requires must be a list, found %s", kindName(n))
+		return nil
+	}
+	var out []*Requirement
+	for _, c := range n.Content {
+		r := &Requirement{Pos: d.pos(c)}
+		d.mapping(c, "requirement", map[string]func(k, v *yaml.Node){
+			"tool":    func(k, v *yaml.Node) { r.Tool = d.str(v) },
+			"version": func(k, v *yaml.Node) { r.Version = d.str(v) },
+		})
+		out = append(out, r)
+	}
+	return out
+}
+
+func (d *decoder) steps(n *yaml.Node) []*Step {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "steps must be a list, found %s", kindName(n))
+		return nil
+	}
+	var out []*Step
+	for _, c := range n.Content {
+		s := &Step{Pos: d.pos(c)}
+		if c.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(c.Content); i += 2 {
+				if c.Content[i].Value == "name" {
+					d.step = c.Content[i+1].Value
+				}
+			}
+		}
+		d.mapping(c, "step", map[string]func(k, v *yaml.Node){
+			"name":  func(k, v *yaml.Node) { s.Name = d.str(v) },
+			"run":   func(k, v *yaml.Node) { s.Run = d.str(v) },
+			"dir":   func(k, v *yaml.Node) { s.Dir = d.str(v) },
+			"shell": func(k, v *yaml.Node) { s.Shell = d.str(v) },
+			"env":   func(k, v *yaml.Node) { s.Env = d.vars(v) },
+		})
+		d.step = ""
+		out = append(out, s)
+	}
+	return out
+}
+
+// Dir is the directory relative paths in the recipe are resolved against.
+func (r *Recipe) Dir() string { return filepath.Dir(r.File) }
