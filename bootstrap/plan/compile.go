@@ -1,0 +1,405 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/quilt"
+	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
+)
+
+// DefaultPath is the PATH steps get when the recipe sets none.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultSourceDateEpoch is SOURCE_DATE_EPOCH when the recipe sets none:
+// 1980-01-01, the earliest time a zip file can hold, so archives built from
+// it are valid and reproducible.
+const DefaultSourceDateEpoch = "315532800"
+
+// signatureFormat changes whenever the way signatures are computed changes,
+// so that an upgrade of bootstrap reruns steps instead of trusting
+// checkpoints it can no longer compare.
+const signatureFormat = "1"
+
+// Options are the inputs of Compile that do not come from the recipe.
+type Options struct {
+	// WorkDir is the absolute work directory.
+	WorkDir string
+	// Target is the target to build for; "" means the host.
+	Target string
+	// Host is the detected build machine.
+	Host arch.Host
+	// Jobs is the value of ${{ jobs }} (build parallelism inside a step).
+	Jobs int
+	// Getenv reads the caller's environment for ${{ env.NAME }}.
+	Getenv func(string) (string, bool)
+	// SkipContentHashes leaves dir-source and patch digests empty, for
+	// `validate`, which must not read large trees.
+	SkipContentHashes bool
+}
+
+// Compile expands a loaded recipe into a Plan. All expansion problems are
+// returned together as a recipe.ErrorList with positions.
+func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
+	c := &compiler{r: r, opts: opts, comps: map[string]*recipe.Component{}}
+	target, err := c.pickTarget()
+	if err != nil {
+		return nil, err
+	}
+	c.tgt = target
+	for _, comp := range r.Components {
+		c.comps[comp.Name.Value] = comp
+	}
+	p := &Plan{Recipe: r, WorkDir: opts.WorkDir, Target: target.Name, byID: map[string]*Step{}}
+	for _, comp := range c.order() {
+		for _, s := range c.component(comp) {
+			p.Steps = append(p.Steps, s)
+			p.byID[s.ID] = s
+		}
+	}
+	if err := c.errs.Err(); err != nil {
+		return nil, err
+	}
+	for _, s := range p.Steps {
+		s.Inputs["format"] = signatureFormat
+		for _, d := range s.Deps {
+			s.Inputs["after "+d] = p.byID[d].Signature
+		}
+		s.Signature = sign(s.Inputs)
+	}
+	return p, nil
+}
+
+type compiler struct {
+	r      *recipe.Recipe
+	opts   Options
+	tgt    arch.Target
+	comps  map[string]*recipe.Component
+	errs   recipe.ErrorList
+}
+
+// target picks the target: --target, else the host. A target the recipe
+// does not list is an error.
+func (c *compiler) pickTarget() (arch.Target, error) {
+	name := c.opts.Target
+	if name == "" {
+		name = c.opts.Host.Target.Name
+	}
+	t, ok := arch.Lookup(name)
+	if !ok {
+		return arch.Target{}, fmt.Errorf("unknown target %q", name)
+	}
+	if len(c.r.Targets) > 0 {
+		var names []string
+		for _, rt := range c.r.Targets {
+			if want, ok := arch.Lookup(rt.Value); ok && want.Name == t.Name {
+				return t, nil
+			}
+			names = append(names, rt.Value)
+		}
+		return arch.Target{}, &recipe.Error{Pos: c.r.Targets[0].Pos,
+			Msg: fmt.Sprintf("the recipe does not support target %s (it lists %s)", t.Name, strings.Join(names, ", "))}
+	}
+	return t, nil
+}
+
+// order sorts components so that each comes after the ones it needs,
+// keeping file order otherwise (validation already rejected cycles).
+func (c *compiler) order() []*recipe.Component {
+	var out []*recipe.Component
+	done := map[string]bool{}
+	var visit func(comp *recipe.Component)
+	visit = func(comp *recipe.Component) {
+		if done[comp.Name.Value] {
+			return
+		}
+		done[comp.Name.Value] = true
+		for _, n := range comp.Needs {
+			visit(c.comps[n.Value])
+		}
+		out = append(out, comp)
+	}
+	for _, comp := range c.r.Components {
+		visit(comp)
+	}
+	return out
+}
+
+func (c *compiler) srcDir(comp string) string   { return filepath.Join(c.opts.WorkDir, "src", comp) }
+func (c *compiler) buildDir(comp string) string { return filepath.Join(c.opts.WorkDir, "build", comp) }
+
+// component expands one component into its fetch, patch and run steps.
+func (c *compiler) component(comp *recipe.Component) []*Step {
+	name := comp.Name.Value
+	x := &scope{c: c, comp: comp, vars: map[string]string{}}
+	base := func(step string, kind Kind, pos recipe.Pos) *Step {
+		return &Step{ID: name + ":" + step, Component: name, Name: step, Kind: kind, Pos: pos,
+			SrcDir: c.srcDir(name), BuildDir: c.buildDir(name), Inputs: map[string]string{"kind": string(kind)}}
+	}
+	var steps []*Step
+	var prev string
+	if len(comp.Sources) > 0 {
+		fetch := base("fetch", KindFetch, comp.Pos)
+		patch := base("patch", KindPatch, comp.Pos)
+		for i, s := range comp.Sources {
+			src := x.source(s)
+			fetch.Sources = append(fetch.Sources, src)
+			patch.Sources = append(patch.Sources, src)
+			fetch.Inputs[fmt.Sprintf("source[%d]", i)] = src.Identity
+			patch.Inputs[fmt.Sprintf("source[%d]", i)] = fmt.Sprintf("%s dest=%s strip=%d submodules=%v", src.Identity, src.Dest, src.Strip, src.Submodules)
+		}
+		for i, p := range comp.Patches {
+			pp := x.patch(p)
+			patch.Patches = append(patch.Patches, pp)
+			file := pp.File
+			if file == "" {
+				file = "series " + pp.Series
+			}
+			patch.Inputs[fmt.Sprintf("patch[%d]", i)] = fmt.Sprintf("%s %s strip=%d fuzz=%d", c.rel(file), pp.Digest, pp.Strip, pp.Fuzz)
+		}
+		patch.Deps = []string{fetch.ID}
+		steps = append(steps, fetch, patch)
+		prev = patch.ID
+	}
+	recipeEnv := x.env(c.r.Env, nil)
+	compEnv := x.env(comp.Env, nil)
+	for i, rs := range comp.Steps {
+		x.step = rs.Name.Value
+		s := base(rs.Name.Value, KindRun, rs.Pos)
+		s.Script = x.shell(rs.Run)
+		s.Inputs["script"] = x.shellForSignature(rs.Run)
+		s.Shell = orDefault(rs.Shell.Value, "sh")
+		s.Inputs["shell"] = s.Shell
+		s.Dir = s.BuildDir
+		if rs.Dir.Value != "" {
+			s.Dir = x.path(rs.Dir, s.BuildDir)
+		}
+		s.Inputs["dir"] = s.Dir
+		s.Env = c.environment(recipeEnv, compEnv, x.env(rs.Env, nil))
+		for _, kv := range s.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			s.Inputs["env."+k] = v
+		}
+		if i == 0 {
+			if prev != "" {
+				s.Deps = append(s.Deps, prev)
+			}
+			for _, n := range comp.Needs {
+				s.Deps = append(s.Deps, c.lastStep(n.Value))
+			}
+			for j, q := range comp.Requires {
+				req := Requirement{Tool: x.plain(q.Tool), Constraint: q.Version.Value, SrcDir: s.SrcDir, Pos: q.Pos}
+				s.Requires = append(s.Requires, req)
+				s.Inputs[fmt.Sprintf("requires[%d]", j)] = req.Tool + " " + req.Constraint
+			}
+		} else {
+			s.Deps = []string{prev}
+		}
+		if i == len(comp.Steps)-1 {
+			for _, o := range comp.Outputs {
+				s.Outputs = append(s.Outputs, x.path(o, s.BuildDir))
+			}
+			if len(s.Outputs) > 0 {
+				s.Inputs["outputs"] = strings.Join(s.Outputs, "\n")
+			}
+		}
+		steps = append(steps, s)
+		prev = s.ID
+	}
+	x.step = ""
+	if len(comp.Steps) == 0 && len(comp.Needs) > 0 && len(steps) > 0 {
+		// A source-only component still waits for what it needs.
+		steps[len(steps)-1].Deps = append(steps[len(steps)-1].Deps, c.needDeps(comp)...)
+	}
+	return steps
+}
+
+func (c *compiler) needDeps(comp *recipe.Component) []string {
+	var out []string
+	for _, n := range comp.Needs {
+		out = append(out, c.lastStep(n.Value))
+	}
+	return out
+}
+
+// lastStep is the ID of a component's final step, what `needs` waits for.
+func (c *compiler) lastStep(comp string) string {
+	rc := c.comps[comp]
+	if n := len(rc.Steps); n > 0 {
+		return comp + ":" + rc.Steps[n-1].Name.Value
+	}
+	return comp + ":patch"
+}
+
+// environment builds a step's complete environment: the minimal base, then
+// the recipe's, the component's and the step's env, later ones winning.
+func (c *compiler) environment(layers ...map[string]string) []string {
+	env := map[string]string{
+		"PATH":              DefaultPath,
+		"HOME":              filepath.Join(c.opts.WorkDir, "home"),
+		"TMPDIR":            filepath.Join(c.opts.WorkDir, "tmp"),
+		"LANG":              "C.UTF-8",
+		"TZ":                "UTC",
+		"SOURCE_DATE_EPOCH": DefaultSourceDateEpoch,
+	}
+	for _, l := range layers {
+		for k, v := range l {
+			env[k] = v
+		}
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// rel shows a path relative to the recipe's directory when it lies below
+// it, so signatures and explanations do not depend on where the checkout is.
+func (c *compiler) rel(p string) string {
+	if r, err := filepath.Rel(c.r.Dir(), p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+// sign hashes the inputs in a canonical order.
+func sign(inputs map[string]string) string {
+	keys := make([]string, 0, len(inputs))
+	for k := range inputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(inputs[k]), inputs[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// source expands a recipe source and works out its content identity.
+func (x *scope) source(s *recipe.Source) Source {
+	src := Source{Kind: s.Kind(), Strip: s.Strip, Submodules: s.Submodules, Pos: s.Pos,
+		Dest: filepath.Clean(orDefault(x.plain(s.Dest), "."))}
+	switch src.Kind {
+	case "url":
+		for _, u := range s.URL {
+			src.URLs = append(src.URLs, x.plain(u))
+		}
+		src.SHA256 = s.SHA256.Value
+		src.Filename = x.plain(s.Filename)
+		if src.Filename == "" && len(src.URLs) > 0 {
+			src.Filename = path.Base(strings.SplitN(src.URLs[0], "?", 2)[0])
+		}
+		src.Identity = "sha256:" + src.SHA256
+	case "git":
+		src.Repo, src.Commit, src.Ref = x.plain(s.Git), s.Commit.Value, x.plain(s.Ref)
+		src.Identity = "git:" + src.Commit
+	case "svn":
+		src.Repo, src.Commit = x.plain(s.SVN), s.Revision.Value
+		// A revision number means nothing without its repository.
+		src.Identity = "svn:" + src.Repo + "@" + src.Commit
+	case "hg":
+		src.Repo, src.Commit = x.plain(s.HG), s.Changeset.Value
+		src.Identity = "hg:" + src.Commit
+	case "dir":
+		src.Dir = x.path(s.Dir, x.c.r.Dir())
+		if x.c.opts.SkipContentHashes {
+			break
+		}
+		sum, err := treehash.Sum(src.Dir)
+		if err != nil {
+			x.errorf(s.Dir.Pos, "cannot read dir source: %v", err)
+		}
+		src.Identity = "dir:" + sum
+	}
+	return src
+}
+
+// patch expands a patch entry and hashes its content (for a series, the
+// series file and every patch it names).
+func (x *scope) patch(p *recipe.Patch) Patch {
+	out := Patch{Strip: p.Strip, Fuzz: p.Fuzz, Pos: p.Pos}
+	str := p.File
+	if p.File.Value != "" {
+		out.File = x.path(p.File, x.c.r.Dir())
+	} else {
+		out.Series = x.path(p.Series, x.c.r.Dir())
+		str = p.Series
+	}
+	file := out.File + out.Series
+	src := x.c.srcDir(x.comp.Name.Value)
+	if out.Series != "" && (file == src || strings.HasPrefix(file, src+string(filepath.Separator))) {
+		out.Digest = "in-source" // covered by the source's identity
+		return out
+	}
+	if x.c.opts.SkipContentHashes {
+		return out
+	}
+	digest, err := patchDigest(out)
+	if err != nil {
+		x.errorf(str.Pos, "%v", err)
+	}
+	out.Digest = digest
+	return out
+}
+
+func patchDigest(p Patch) (string, error) {
+	h := sha256.New()
+	add := func(f string) error {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("patch: %w", err)
+		}
+		fmt.Fprintf(h, "%d:%s%d:", len(f), filepath.Base(f), len(data))
+		h.Write(data)
+		return nil
+	}
+	if p.File != "" {
+		if err := add(p.File); err != nil {
+			return "", err
+		}
+		return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	}
+	f, err := os.Open(p.Series)
+	if err != nil {
+		return "", fmt.Errorf("series: %w", err)
+	}
+	defer f.Close()
+	entries, err := quilt.Parse(f)
+	if err != nil {
+		return "", fmt.Errorf("series %s: %w", p.Series, err)
+	}
+	if err := add(p.Series); err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if err := add(filepath.Join(filepath.Dir(p.Series), e.Name)); err != nil {
+			return "", fmt.Errorf("series %s line %d: %w", p.Series, e.Line, err)
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// jobsPlaceholder stands for ${{ jobs }} in signatures: running with another
+// -j must not rebuild anything.
+const jobsPlaceholder = "${{ jobs }}"
+
+func itoa(n int) string { return strconv.Itoa(n) }
