@@ -1,0 +1,132 @@
+// Package execstep runs a step's script: /bin/sh -e -c (or bash with
+// pipefail) in its directory, with exactly the environment the plan gives it,
+// all output to the step's log, in a process group of its own so that a
+// cancelled run leaves no stray compiler behind.
+package execstep
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Command is one script to run.
+type Command struct {
+	Script string
+	// Shell is "sh" or "bash".
+	Shell string
+	Dir   string
+	// Env is the complete environment, "NAME=value".
+	Env []string
+	// Output receives stdout and stderr, interleaved as written.
+	Output io.Writer
+	// OnLine, when set, is called with each complete output line (for the
+	// progress display). It must be quick.
+	OnLine func(line string)
+	// Started, when set, is called with the process (group) ID once the
+	// shell runs; Ended when it and its group are gone.
+	Started func(pid int)
+	Ended   func()
+}
+
+// ExitError is a script that ran and exited non-zero (or was killed).
+type ExitError struct {
+	Code   int
+	Signal string
+}
+
+func (e *ExitError) Error() string {
+	if e.Signal != "" {
+		return "killed by signal " + e.Signal
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// Run runs the command and waits for it. It returns *ExitError when the
+// script failed, ctx.Err() when it was cancelled (after killing the whole
+// process group), and other errors when it could not start.
+func Run(ctx context.Context, c Command) error {
+	argv := []string{"/bin/sh", "-e", "-c", c.Script}
+	if c.Shell == "bash" {
+		argv = []string{"/bin/bash", "-e", "-o", "pipefail", "-c", c.Script}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out := c.Output
+	if c.OnLine != nil {
+		out = io.MultiWriter(out, &lineSplitter{fn: c.OnLine})
+	}
+	// One writer for both streams: exec serialises writes to it.
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	if c.Started != nil {
+		c.Started(cmd.Process.Pid)
+	}
+	if c.Ended != nil {
+		defer c.Ended()
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		killGroup(cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case err = <-done:
+		case <-time.After(5 * time.Second):
+			killGroup(cmd.Process.Pid, syscall.SIGKILL)
+			err = <-done
+		}
+		return ctx.Err()
+	}
+	// The script is done; anything it left running in its group goes too.
+	killGroup(cmd.Process.Pid, syscall.SIGKILL)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return &ExitError{Code: 128 + int(ws.Signal()), Signal: ws.Signal().String()}
+		}
+		return &ExitError{Code: ee.ExitCode()}
+	}
+	return err
+}
+
+func killGroup(pid int, sig syscall.Signal) { _ = syscall.Kill(-pid, sig) }
+
+// lineSplitter calls fn with each complete line written to it.
+type lineSplitter struct {
+	mu  sync.Mutex
+	buf []byte
+	fn  func(string)
+}
+
+func (l *lineSplitter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if line := bytes.TrimRight(l.buf[:i], "\r"); len(bytes.TrimSpace(line)) > 0 {
+			l.fn(string(line))
+		}
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) > 64*1024 { // a progress bar without newlines
+		l.buf = l.buf[len(l.buf)-1024:]
+	}
+	return len(p), nil
+}

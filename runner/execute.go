@@ -1,0 +1,275 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
+	"github.com/porterkit/bootstrap/runner/execstep"
+	"github.com/porterkit/bootstrap/runner/state"
+)
+
+// TailLines is how many lines of a failed step's log are shown.
+const TailLines = 40
+
+// StepError is a step that failed, with where to read more.
+type StepError struct {
+	Step string
+	Err  error
+	// Exit is the command's exit status, 0 when it did not get that far.
+	Exit int
+	// Log is the path of the step's full log.
+	Log string
+	// Tail holds the last TailLines lines of the log.
+	Tail []string
+}
+
+func (e *StepError) Error() string {
+	if e.Exit != 0 {
+		return fmt.Sprintf("step %s failed (exit %d), log: %s", e.Step, e.Exit, e.Log)
+	}
+	return fmt.Sprintf("step %s failed: %v, log: %s", e.Step, e.Err, e.Log)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// LogPath is where a step's output goes: <work>/logs/<comp>/<step>.log.
+func LogPath(workDir, id string) string {
+	comp, step, _ := strings.Cut(id, ":")
+	return filepath.Join(workDir, "logs", comp, step+".log")
+}
+
+// execute runs one step and checkpoints it on success. The old checkpoint
+// is removed first, so a step killed halfway is never taken for done.
+func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
+	if err := s.store.Remove(st.ID); err != nil {
+		return err
+	}
+	logPath := LogPath(s.p.WorkDir, st.ID)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("create log: %w", err)
+	}
+	defer f.Close()
+	var log io.Writer = f
+	if s.opts.Verbose != nil {
+		log = io.MultiWriter(f, &prefixWriter{w: s.opts.Verbose, prefix: st.ID + " | "})
+	}
+	eta := s.statuses[st.ID].ETA()
+	s.opts.Printer.StepStart(st.ID, eta)
+	build := state.NewBuildID()
+	start := time.Now()
+	fmt.Fprintf(log, "# bootstrap step %s (%s), build %s, started %s\n", st.ID, st.Kind, build, start.UTC().Format(time.RFC3339))
+	var record any
+	switch st.Kind {
+	case plan.KindFetch:
+		err = s.fetch(ctx, st, log)
+	case plan.KindPatch:
+		record, err = s.patch(ctx, st, log)
+	default:
+		err = s.script(ctx, st, build, log)
+	}
+	elapsed := time.Since(start)
+	if err != nil {
+		fmt.Fprintf(log, "# failed after %s: %v\n", elapsed.Round(time.Millisecond), err)
+		f.Close()
+		se := &StepError{Step: st.ID, Err: err, Log: logPath, Tail: tail(logPath, TailLines)}
+		var ee *execstep.ExitError
+		if errors.As(err, &ee) {
+			se.Exit = ee.Code
+		}
+		return se
+	}
+	fmt.Fprintf(log, "# done after %s\n", elapsed.Round(time.Millisecond))
+	cp := &state.Checkpoint{Step: st.ID, Signature: st.Signature, Inputs: st.Inputs, Build: build,
+		Deps: map[string]string{}, Started: start.UTC(), Finished: time.Now().UTC(), Seconds: elapsed.Seconds(), Log: logPath}
+	for _, d := range st.Deps {
+		dcp, err := s.store.Load(d)
+		if err != nil || dcp == nil {
+			return fmt.Errorf("step %s: checkpoint of upstream %s vanished: %v", st.ID, d, err)
+		}
+		cp.Deps[d] = dcp.Build
+	}
+	if len(st.Outputs) > 0 {
+		cp.Outputs = map[string]string{}
+		for _, o := range st.Outputs {
+			sum, err := treehash.Sum(o)
+			if err != nil {
+				return &StepError{Step: st.ID, Err: fmt.Errorf("declared output %s: %w", o, err), Log: logPath}
+			}
+			cp.Outputs[o] = sum
+		}
+	}
+	if record != nil {
+		if cp.Record, err = json.Marshal(record); err != nil {
+			return err
+		}
+	}
+	if err := s.store.Save(cp); err != nil {
+		return fmt.Errorf("step %s: save checkpoint: %w", st.ID, err)
+	}
+	s.opts.Printer.StepDone(st.ID, elapsed)
+	return nil
+}
+
+// fetch makes every source of the component available offline.
+func (s *scheduler) fetch(ctx context.Context, st *plan.Step, log io.Writer) error {
+	for _, src := range st.Sources {
+		f, err := s.opts.Sources.For(src)
+		if err != nil {
+			return err
+		}
+		if err := f.Fetch(ctx, src, log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patch unpacks every source into a fresh tree, applies the patches, and
+// only then swaps the tree into place: a failure leaves the previous tree
+// and no checkpoint.
+func (s *scheduler) patch(ctx context.Context, st *plan.Step, log io.Writer) (any, error) {
+	parent := filepath.Dir(st.SrcDir)
+	fresh := filepath.Join(parent, "."+st.Component+".new")
+	old := filepath.Join(parent, "."+st.Component+".old")
+	for _, leftover := range []string{fresh, old} { // from a killed run
+		if err := os.RemoveAll(leftover); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(fresh, 0o755); err != nil {
+		return nil, err
+	}
+	for _, src := range st.Sources {
+		f, err := s.opts.Sources.For(src)
+		if err != nil {
+			return nil, err
+		}
+		dest := filepath.Join(fresh, src.Dest)
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return nil, err
+		}
+		if err := f.Materialize(ctx, src, dest, log); err != nil {
+			return nil, err
+		}
+	}
+	var records []any
+	for _, p := range st.Patches {
+		if s.opts.ApplyPatch == nil {
+			return nil, errors.New("this build of bootstrap cannot apply patches")
+		}
+		// A series inside the source is read from the fresh tree.
+		if rel, err := filepath.Rel(st.SrcDir, p.Series); p.Series != "" && err == nil && !strings.HasPrefix(rel, "..") {
+			p.Series = filepath.Join(fresh, rel)
+		}
+		rec, err := s.opts.ApplyPatch(ctx, fresh, p, log)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, rec)
+	}
+	if _, err := os.Stat(st.SrcDir); err == nil {
+		if err := os.Rename(st.SrcDir, old); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Rename(fresh, st.SrcDir); err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "source tree ready: %s\n", st.SrcDir)
+	if records == nil {
+		return nil, nil
+	}
+	return records, nil
+}
+
+// script runs a run step's command.
+func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log io.Writer) error {
+	for _, d := range []string{st.BuildDir, filepath.Join(s.p.WorkDir, "home"), filepath.Join(s.p.WorkDir, "tmp")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if fi, err := os.Stat(st.Dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("dir %s does not exist (set by dir: at %s)", st.Dir, st.Pos)
+	}
+	for _, r := range st.Requires {
+		if s.opts.CheckRequirement == nil {
+			return errors.New("this build of bootstrap cannot check requires:")
+		}
+		if err := s.opts.CheckRequirement(ctx, r, st.Env); err != nil {
+			return fmt.Errorf("requirement at %s: %w", r.Pos, err)
+		}
+	}
+	fmt.Fprintf(log, "# dir: %s\n# %s script:\n%s\n# output:\n", st.Dir, st.Shell, st.Script)
+	pgfile := filepath.Join(s.p.WorkDir, "running", strings.ReplaceAll(st.ID, ":", "_"))
+	// BOOTSTRAP_BUILD lets a later run recognise this step's processes if
+	// this run dies and leaves them behind; it is not part of the
+	// signature.
+	env := append(append([]string(nil), st.Env...), "BOOTSTRAP_BUILD="+build)
+	return execstep.Run(ctx, execstep.Command{
+		Script: st.Script, Shell: st.Shell, Dir: st.Dir, Env: env, Output: log,
+		OnLine:  func(line string) { s.opts.Printer.StepLine(st.ID, line) },
+		Started: func(pid int) { recordGroup(pgfile, pid, build) },
+		Ended:   func() { os.Remove(pgfile) },
+	})
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return lines
+}
+
+// prefixWriter prefixes each line written to w, for --verbose output of
+// parallel steps.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	mid    bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	var out []byte
+	for _, c := range b {
+		if !p.mid {
+			out = append(out, p.prefix...)
+			p.mid = true
+		}
+		out = append(out, c)
+		if c == '\n' {
+			p.mid = false
+		}
+	}
+	_, err := p.w.Write(out)
+	return len(b), err
+}

@@ -1,0 +1,286 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner/progress"
+	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/state"
+)
+
+// Options control a run.
+type Options struct {
+	Selection
+	// Jobs is how many build (patch and run) steps may run at once;
+	// default 1.
+	Jobs int
+	// FetchJobs is how many fetch steps may run at once, alongside builds;
+	// default 4.
+	FetchJobs int
+	// KeepGoing runs what does not depend on a failed step before
+	// reporting the failures.
+	KeepGoing bool
+	// DryRun says what would run, and why, without running anything.
+	DryRun bool
+	// Verbose, when set, receives every step's output as well as its log.
+	Verbose io.Writer
+	// Printer shows progress; required.
+	Printer progress.Printer
+	// Sources fetch and materialize each kind of source.
+	Sources source.Set
+	// ApplyPatch applies one patch entry to tree and returns a record of
+	// how it applied (stored in the checkpoint).
+	ApplyPatch func(ctx context.Context, tree string, p plan.Patch, log io.Writer) (any, error)
+	// CheckRequirement checks a version requirement before a step runs.
+	CheckRequirement func(ctx context.Context, r plan.Requirement, env []string) error
+}
+
+// Summary is what a run did.
+type Summary struct {
+	// Total is the number of steps in the plan.
+	Total int
+	// Ran lists the steps that ran (or, in a dry run, would run).
+	Ran []string
+	// Why maps each step in Ran to the reasons it ran.
+	Why map[string][]string
+}
+
+// FailedError reports the steps that failed in a run.
+type FailedError struct {
+	Failed []*StepError
+	// Skipped lists steps not run because something they need failed.
+	Skipped []string
+}
+
+func (e *FailedError) Error() string {
+	if len(e.Failed) == 1 {
+		return e.Failed[0].Error()
+	}
+	var ids []string
+	for _, f := range e.Failed {
+		ids = append(ids, f.Step)
+	}
+	return fmt.Sprintf("%d steps failed: %s", len(e.Failed), strings.Join(ids, ", "))
+}
+
+// Run executes the plan: it takes the work dir's lock, works out which
+// steps must run, runs them in dependency order and checkpoints each one
+// that succeeds. It returns a *state.LockedError when another run holds the
+// work dir, a *FailedError when steps failed, and ctx.Err() when cancelled.
+func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
+	lock, err := state.Acquire(p.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if !opts.DryRun {
+		reapLeftovers(p.WorkDir, opts.Printer)
+	}
+	store := state.Open(p.WorkDir)
+	statuses, err := Statuses(p, store)
+	if err != nil {
+		return nil, err
+	}
+	sum, toRun, err := decide(p, statuses, opts.Selection)
+	if err != nil {
+		return nil, err
+	}
+	if opts.DryRun {
+		for _, id := range sum.Ran {
+			opts.Printer.Printf("would run %s: %s", id, strings.Join(sum.Why[id], "; "))
+		}
+		if len(sum.Ran) == 0 {
+			opts.Printer.Printf("nothing to run: all %d steps are done", sum.Total)
+		}
+		return sum, nil
+	}
+	opts.Printer.Start(sum.Total, len(toRun))
+	defer opts.Printer.Close()
+	if len(toRun) == 0 {
+		return sum, nil
+	}
+	s := &scheduler{p: p, opts: opts, store: store, statuses: index(statuses)}
+	return sum, s.run(ctx, toRun)
+}
+
+func index(sts []*Status) map[string]*Status {
+	m := make(map[string]*Status, len(sts))
+	for _, s := range sts {
+		m[s.Step.ID] = s
+	}
+	return m
+}
+
+// decide works out, in plan order, which steps run: a selected step runs
+// when it is forced, not done, or a step it depends on runs.
+func decide(p *plan.Plan, statuses []*Status, sel Selection) (*Summary, []*plan.Step, error) {
+	r, err := sel.resolve(p)
+	if err != nil {
+		return nil, nil, &UsageError{Err: err}
+	}
+	byID := index(statuses)
+	var missing []string
+	for id := range r.external {
+		if byID[id].Checkpoint == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, nil, &UsageError{Err: fmt.Errorf("the selected steps need %s, which never completed; run without --from/--only first, or include them", strings.Join(missing, ", "))}
+	}
+	sum := &Summary{Total: len(p.Steps), Why: map[string][]string{}}
+	willRun := map[string]bool{}
+	var toRun []*plan.Step
+	for _, st := range statuses {
+		id := st.Step.ID
+		if !r.selected[id] {
+			continue
+		}
+		var why []string
+		if r.forced[id] {
+			why = append(why, "forced")
+		}
+		if st.State != Done {
+			why = append(why, st.Reasons...)
+		}
+		for _, d := range st.Step.Deps {
+			if willRun[d] && st.State == Done {
+				why = append(why, "upstream "+d+" runs")
+				break
+			}
+		}
+		if len(why) == 0 {
+			continue
+		}
+		willRun[id] = true
+		toRun = append(toRun, st.Step)
+		sum.Ran = append(sum.Ran, id)
+		sum.Why[id] = why
+	}
+	return sum, toRun, nil
+}
+
+// UsageError is a run that cannot start because of how it was asked for.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// scheduler runs steps as their dependencies finish, with separate limits
+// for fetch steps (network-bound) and build steps (CPU-bound), so that a
+// download overlaps the previous component's build.
+type scheduler struct {
+	p        *plan.Plan
+	opts     Options
+	store    *state.Store
+	statuses map[string]*Status
+}
+
+type outcome struct {
+	id  string
+	err error
+}
+
+func (s *scheduler) run(ctx context.Context, steps []*plan.Step) error {
+	limits := map[plan.Kind]int{plan.KindFetch: orDefault(s.opts.FetchJobs, 4), plan.KindRun: orDefault(s.opts.Jobs, 1)}
+	class := func(st *plan.Step) plan.Kind {
+		if st.Kind == plan.KindFetch {
+			return plan.KindFetch
+		}
+		return plan.KindRun
+	}
+	inRun := map[string]bool{}
+	for _, st := range steps {
+		inRun[st.ID] = true
+	}
+	waiting := map[string]int{} // unfinished dependencies within this run
+	for _, st := range steps {
+		for _, d := range st.Deps {
+			if inRun[d] {
+				waiting[st.ID]++
+			}
+		}
+	}
+	busy := map[plan.Kind]int{}
+	results := make(chan outcome)
+	failed := &FailedError{}
+	blocked := map[string]bool{}
+	finished, running := 0, 0
+	stopping := false
+	started := map[string]bool{}
+	for finished < len(steps) {
+		if ctx.Err() != nil {
+			stopping = true
+		}
+		for _, st := range steps { // plan order: earlier components first
+			if stopping || started[st.ID] || blocked[st.ID] || waiting[st.ID] > 0 || busy[class(st)] >= limits[class(st)] {
+				continue
+			}
+			started[st.ID] = true
+			busy[class(st)]++
+			running++
+			go func(st *plan.Step) {
+				results <- outcome{id: st.ID, err: s.execute(ctx, st)}
+			}(st)
+		}
+		if running == 0 {
+			break
+		}
+		o := <-results
+		running--
+		finished++
+		st := s.p.Step(o.id)
+		busy[class(st)]--
+		if o.err == nil {
+			for _, other := range steps {
+				for _, d := range other.Deps {
+					if d == o.id {
+						waiting[other.ID]--
+					}
+				}
+			}
+			continue
+		}
+		var se *StepError
+		if !errors.As(o.err, &se) {
+			se = &StepError{Step: o.id, Err: o.err}
+		}
+		if ctx.Err() == nil {
+			s.opts.Printer.StepFailed(o.id, se.Err)
+			failed.Failed = append(failed.Failed, se)
+		}
+		if !s.opts.KeepGoing {
+			stopping = true
+			continue
+		}
+		for id := range descendants(s.p, o.id) {
+			if inRun[id] && id != o.id && !blocked[id] {
+				blocked[id] = true
+				finished++
+				failed.Skipped = append(failed.Skipped, id)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(failed.Failed) > 0 {
+		sort.Strings(failed.Skipped)
+		return failed
+	}
+	return nil
+}
+
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}

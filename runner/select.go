@@ -1,0 +1,185 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/porterkit/bootstrap/bootstrap/plan"
+)
+
+// Selection says which steps a run considers and which it reruns even when
+// they are done. It is built from --from, --to, --only, --force and
+// --force-all:
+//
+//   - --to S: S and everything it depends on.
+//   - --from S: S and everything after it, rerun even when done; the steps
+//     before S are not run, but each must have finished once.
+//   - --only S: S alone, rerun; its dependencies must have finished once.
+//   - --force S: S reruns even when done (and, having run again, so does
+//     everything after it that is selected).
+//   - --force-all: every selected step reruns.
+//
+// A bare component name stands for its last step with --to, its first step
+// with --from, and all of its steps with --only and --force.
+type Selection struct {
+	From     string
+	To       string
+	Only     []string
+	Force    []string
+	ForceAll bool
+}
+
+// resolved is a Selection applied to a plan.
+type resolved struct {
+	selected map[string]bool
+	forced   map[string]bool
+	// external are the steps outside the selection that selected steps
+	// depend on; they must have a checkpoint.
+	external map[string]bool
+}
+
+func (sel Selection) resolve(p *plan.Plan) (*resolved, error) {
+	r := &resolved{selected: map[string]bool{}, forced: map[string]bool{}, external: map[string]bool{}}
+	for _, s := range p.Steps {
+		r.selected[s.ID] = true
+	}
+	if sel.To != "" {
+		to, err := lookup(p, sel.To, "last")
+		if err != nil {
+			return nil, fmt.Errorf("--to: %w", err)
+		}
+		keep := ancestors(p, to)
+		intersect(r.selected, keep)
+	}
+	if sel.From != "" {
+		from, err := lookup(p, sel.From, "first")
+		if err != nil {
+			return nil, fmt.Errorf("--from: %w", err)
+		}
+		after := descendants(p, from)
+		intersect(r.selected, after)
+		for id := range after {
+			r.forced[id] = true
+		}
+	}
+	if len(sel.Only) > 0 {
+		only := map[string]bool{}
+		for _, o := range sel.Only {
+			ids, err := lookupAll(p, o)
+			if err != nil {
+				return nil, fmt.Errorf("--only: %w", err)
+			}
+			for _, id := range ids {
+				only[id] = true
+				r.forced[id] = true
+			}
+		}
+		intersect(r.selected, only)
+	}
+	for _, f := range sel.Force {
+		ids, err := lookupAll(p, f)
+		if err != nil {
+			return nil, fmt.Errorf("--force: %w", err)
+		}
+		for _, id := range ids {
+			r.forced[id] = true
+		}
+	}
+	if sel.ForceAll {
+		for id := range r.selected {
+			r.forced[id] = true
+		}
+	}
+	for id := range r.forced {
+		if !r.selected[id] {
+			delete(r.forced, id)
+		}
+	}
+	for _, s := range p.Steps {
+		if !r.selected[s.ID] {
+			continue
+		}
+		for _, d := range s.Deps {
+			if !r.selected[d] {
+				r.external[d] = true
+			}
+		}
+	}
+	return r, nil
+}
+
+func intersect(set, keep map[string]bool) {
+	for id := range set {
+		if !keep[id] {
+			delete(set, id)
+		}
+	}
+}
+
+// lookup resolves a step name; a bare component name picks its first or
+// last step.
+func lookup(p *plan.Plan, name, which string) (string, error) {
+	if s := p.Step(name); s != nil {
+		return s.ID, nil
+	}
+	ids, err := lookupAll(p, name)
+	if err != nil {
+		return "", err
+	}
+	if which == "first" {
+		return ids[0], nil
+	}
+	return ids[len(ids)-1], nil
+}
+
+// lookupAll resolves a step name, or a component name to all its steps.
+func lookupAll(p *plan.Plan, name string) ([]string, error) {
+	if s := p.Step(name); s != nil {
+		return []string{s.ID}, nil
+	}
+	var ids, comps []string
+	seen := map[string]bool{}
+	for _, s := range p.Steps {
+		if s.Component == name {
+			ids = append(ids, s.ID)
+		}
+		if !seen[s.Component] {
+			seen[s.Component] = true
+			comps = append(comps, s.Component)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no step or component %q in this recipe (components: %s; steps are written component:step)", name, strings.Join(comps, ", "))
+	}
+	return ids, nil
+}
+
+// ancestors is id and every step it depends on, transitively.
+func ancestors(p *plan.Plan, id string) map[string]bool {
+	out := map[string]bool{}
+	var walk func(string)
+	walk = func(id string) {
+		if out[id] {
+			return
+		}
+		out[id] = true
+		for _, d := range p.Step(id).Deps {
+			walk(d)
+		}
+	}
+	walk(id)
+	return out
+}
+
+// descendants is id and every step that depends on it, transitively.
+func descendants(p *plan.Plan, id string) map[string]bool {
+	out := map[string]bool{id: true}
+	for _, s := range p.Steps { // plan order is topological
+		for _, d := range s.Deps {
+			if out[d] {
+				out[s.ID] = true
+			}
+		}
+	}
+	return out
+}

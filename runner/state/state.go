@@ -1,0 +1,173 @@
+// Package state keeps the checkpoints of a work dir: one JSON file per step,
+// written only after the step succeeded, atomically (temp file, fsync,
+// rename, fsync of the directory), so that a run killed at any instant leaves
+// either the old checkpoint, the new one, or none, never half of one.
+package state
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Checkpoint records that a step finished with a given signature.
+type Checkpoint struct {
+	// Step is the step's ID, "component:step".
+	Step string `json:"step"`
+	// Signature is the step's signature when it ran.
+	Signature string `json:"signature"`
+	// Inputs are what the signature was computed over, kept so that
+	// `bootstrap explain` can say which one changed.
+	Inputs map[string]string `json:"inputs"`
+	// Build is a unique ID of this run of the step. Steps record the Build
+	// of each dependency they ran against; a dependency that ran again has
+	// a new Build, which makes its dependents stale.
+	Build string `json:"build"`
+	// Deps maps each dependency's ID to its Build at the time.
+	Deps map[string]string `json:"deps,omitempty"`
+	// Started and Finished bound the run; Seconds is its duration, the ETA
+	// of the next run of the same step.
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Seconds  float64   `json:"seconds"`
+	// Exit is the exit status of the step's command (always 0: failures
+	// are not checkpointed).
+	Exit int `json:"exit"`
+	// Outputs maps each declared output path to its content hash.
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Record holds what the step wants to remember, e.g. how patches
+	// applied.
+	Record json.RawMessage `json:"record,omitempty"`
+	// Log is the path of the step's log.
+	Log string `json:"log"`
+}
+
+// Store reads and writes checkpoints under <work>/state.
+type Store struct {
+	dir string
+}
+
+// Open returns the store of a work dir. Nothing is created until Save.
+func Open(workDir string) *Store { return &Store{dir: filepath.Join(workDir, "state")} }
+
+// Path is the checkpoint file of a step.
+func (s *Store) Path(id string) string {
+	comp, step, _ := strings.Cut(id, ":")
+	return filepath.Join(s.dir, comp, step+".json")
+}
+
+// CorruptError is a checkpoint file that exists but cannot be read. It is an
+// error rather than "not done", so that a damaged state is seen, not papered
+// over.
+type CorruptError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("checkpoint %s is unreadable (%v): remove it to run the step again", e.Path, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Load returns the checkpoint of a step, nil when there is none, and a
+// *CorruptError when the file cannot be parsed.
+func (s *Store) Load(id string) (*Checkpoint, error) {
+	p := s.Path(id)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var cp Checkpoint
+	if err := json.Unmarshal(data, &cp); err != nil {
+		return nil, &CorruptError{Path: p, Err: err}
+	}
+	if cp.Step != id || cp.Signature == "" || cp.Build == "" {
+		return nil, &CorruptError{Path: p, Err: errors.New("it does not describe this step")}
+	}
+	return &cp, nil
+}
+
+// Save writes a checkpoint atomically and durably.
+func (s *Store) Save(cp *Checkpoint) error {
+	data, err := json.MarshalIndent(cp, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(s.Path(cp.Step), append(data, '\n'))
+}
+
+// Remove deletes a step's checkpoint durably, before the step runs again:
+// a step being rerun must not look done if the run is killed halfway.
+func (s *Store) Remove(id string) error {
+	p := s.Path(id)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove checkpoint: %w", err)
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// NewBuildID returns a fresh unique ID for one run of a step.
+func NewBuildID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// WriteFileAtomic replaces path with data: temp file in the same directory,
+// fsync, rename, fsync of the directory. Readers see the old content or the
+// new, never a mix, even after a power loss.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

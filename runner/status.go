@@ -1,0 +1,189 @@
+// Package runner executes a compiled plan: it decides which steps are done,
+// runs the rest in dependency order with bounded parallelism, and writes a
+// checkpoint after each step that succeeds.
+package runner
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner/state"
+)
+
+// State is where a step stands against its checkpoint.
+type State string
+
+// The states a step can be in.
+const (
+	// Done: the checkpoint holds the current signature, every dependency
+	// is done and unchanged since, and every output exists.
+	Done State = "done"
+	// Stale: the step ran before, but something it depends on changed.
+	Stale State = "stale"
+	// Pending: the step never finished (or its checkpoint was cleared).
+	Pending State = "pending"
+)
+
+// Status is one step's state and the reasons for it.
+type Status struct {
+	Step  *plan.Step
+	State State
+	// Reasons say why a step is stale or pending, one short line each.
+	Reasons []string
+	// Checkpoint is the step's checkpoint, nil when there is none.
+	Checkpoint *state.Checkpoint
+	// Changes are the inputs that differ from the checkpoint, for explain.
+	Changes []Change
+}
+
+// Change is one signature input that differs from the checkpoint's.
+type Change struct {
+	Key      string
+	Old, New string
+	// Added and Removed mark inputs present on only one side.
+	Added, Removed bool
+}
+
+// ETA is how long the step took last time, 0 when unknown.
+func (s *Status) ETA() time.Duration {
+	if s.Checkpoint == nil {
+		return 0
+	}
+	return time.Duration(s.Checkpoint.Seconds * float64(time.Second))
+}
+
+// Statuses evaluates every step of the plan against the store, in plan
+// order. A checkpoint that cannot be read is an error.
+func Statuses(p *plan.Plan, store *state.Store) ([]*Status, error) {
+	byID := map[string]*Status{}
+	out := make([]*Status, 0, len(p.Steps))
+	for _, s := range p.Steps {
+		cp, err := store.Load(s.ID)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: %w", s.ID, err)
+		}
+		st := evaluate(s, cp, byID)
+		byID[s.ID] = st
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// evaluate decides one step's state; its dependencies were evaluated first.
+func evaluate(s *plan.Step, cp *state.Checkpoint, deps map[string]*Status) *Status {
+	st := &Status{Step: s, Checkpoint: cp, State: Done}
+	if cp == nil {
+		st.State = Pending
+		st.Reasons = append(st.Reasons, "never completed")
+		for _, d := range s.Deps {
+			if deps[d].State != Done {
+				st.Reasons = []string{"waiting for " + d}
+				break
+			}
+		}
+		return st
+	}
+	if cp.Signature != s.Signature {
+		st.State = Stale
+		st.Changes = diff(cp.Inputs, s.Inputs)
+		for _, c := range st.Changes {
+			st.Reasons = append(st.Reasons, c.Reason())
+		}
+		if len(st.Changes) == 0 {
+			st.Reasons = append(st.Reasons, "signature changed")
+		}
+	}
+	for _, d := range s.Deps {
+		ds := deps[d]
+		switch {
+		case ds.State != Done:
+			if !hasChange(st.Changes, "after "+d) {
+				st.Reasons = append(st.Reasons, fmt.Sprintf("upstream %s is %s", d, ds.State))
+			}
+			st.State = Stale
+		case ds.Checkpoint.Build != cp.Deps[d]:
+			st.Reasons = append(st.Reasons, fmt.Sprintf("upstream %s ran again since", d))
+			st.State = Stale
+		}
+	}
+	for _, o := range s.Outputs {
+		if _, err := os.Lstat(o); err != nil {
+			st.Reasons = append(st.Reasons, "output "+o+" is missing")
+			st.State = Stale
+		}
+	}
+	return st
+}
+
+func hasChange(cs []Change, key string) bool {
+	for _, c := range cs {
+		if c.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// diff lists the inputs that differ, sorted by key.
+func diff(old, cur map[string]string) []Change {
+	var out []Change
+	for k, v := range cur {
+		o, ok := old[k]
+		switch {
+		case !ok:
+			out = append(out, Change{Key: k, New: v, Added: true})
+		case o != v:
+			out = append(out, Change{Key: k, Old: o, New: v})
+		}
+	}
+	for k, o := range old {
+		if _, ok := cur[k]; !ok {
+			out = append(out, Change{Key: k, Old: o, Removed: true})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// Reason says in a few words what changed.
+func (c Change) Reason() string {
+	what := describeKey(c.Key)
+	switch {
+	case c.Added:
+		return what + " added"
+	case c.Removed:
+		return what + " removed"
+	case strings.HasPrefix(c.Key, "env."):
+		return fmt.Sprintf("%s changed: %q → %q", what, short(c.Old), short(c.New))
+	case strings.HasPrefix(c.Key, "source"):
+		return fmt.Sprintf("%s changed: %s → %s", what, short(c.Old), short(c.New))
+	}
+	return what + " changed"
+}
+
+// describeKey turns a signature input's key into words.
+func describeKey(k string) string {
+	switch {
+	case k == "script":
+		return "command"
+	case strings.HasPrefix(k, "env."):
+		return "env " + strings.TrimPrefix(k, "env.")
+	case strings.HasPrefix(k, "after "):
+		return "upstream step " + strings.TrimPrefix(k, "after ")
+	case k == "format":
+		return "bootstrap's signature format"
+	}
+	return k
+}
+
+func short(s string) string {
+	s = strings.ReplaceAll(s, "\n", "⏎")
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
