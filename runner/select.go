@@ -183,3 +183,20 @@ func descendants(p *plan.Plan, id string) map[string]bool {
 	}
 	return out
 }
+
+// StepsFrom returns, in plan order, the step named (a component name means
+// its first step) and every step after it.
+func StepsFrom(p *plan.Plan, name string) ([]string, error) {
+	id, err := lookup(p, name, "first")
+	if err != nil {
+		return nil, err
+	}
+	after := descendants(p, id)
+	var out []string
+	for _, s := range p.Steps {
+		if after[s.ID] {
+			out = append(out, s.ID)
+		}
+	}
+	return out, nil
+}

@@ -80,11 +80,11 @@ func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
 }
 
 type compiler struct {
-	r      *recipe.Recipe
-	opts   Options
-	tgt    arch.Target
-	comps  map[string]*recipe.Component
-	errs   recipe.ErrorList
+	r     *recipe.Recipe
+	opts  Options
+	tgt   arch.Target
+	comps map[string]*recipe.Component
+	errs  recipe.ErrorList
 }
 
 // target picks the target: --target, else the host. A target the recipe

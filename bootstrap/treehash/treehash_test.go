@@ -34,11 +34,14 @@ func TestSumChangesWithEveryInput(t *testing.T) {
 		t.Fatalf("the same tree in another place hashed differently: %s vs %s", again, ref)
 	}
 	changes := map[string]func(d string) error{
-		"content":   func(d string) error { return os.WriteFile(filepath.Join(d, "a.txt"), []byte("hellO"), 0o644) },
-		"exec bit":  func(d string) error { return os.Chmod(filepath.Join(d, "sub", "run.sh"), 0o644) },
-		"new file":  func(d string) error { return os.WriteFile(filepath.Join(d, "b"), nil, 0o644) },
-		"rename":    func(d string) error { return os.Rename(filepath.Join(d, "a.txt"), filepath.Join(d, "c.txt")) },
-		"link":      func(d string) error { os.Remove(filepath.Join(d, "link")); return os.Symlink("sub", filepath.Join(d, "link")) },
+		"content":  func(d string) error { return os.WriteFile(filepath.Join(d, "a.txt"), []byte("hellO"), 0o644) },
+		"exec bit": func(d string) error { return os.Chmod(filepath.Join(d, "sub", "run.sh"), 0o644) },
+		"new file": func(d string) error { return os.WriteFile(filepath.Join(d, "b"), nil, 0o644) },
+		"rename":   func(d string) error { return os.Rename(filepath.Join(d, "a.txt"), filepath.Join(d, "c.txt")) },
+		"link": func(d string) error {
+			os.Remove(filepath.Join(d, "link"))
+			return os.Symlink("sub", filepath.Join(d, "link"))
+		},
 		"empty dir": func(d string) error { return os.Mkdir(filepath.Join(d, "e"), 0o755) },
 	}
 	for name, change := range changes {

