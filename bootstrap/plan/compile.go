@@ -361,7 +361,8 @@ func patchDigest(p Patch) (string, error) {
 		if err != nil {
 			return fmt.Errorf("patch: %w", err)
 		}
-		fmt.Fprintf(h, "%d:%s%d:", len(f), filepath.Base(f), len(data))
+		name := filepath.Base(f)
+		fmt.Fprintf(h, "%d:%s%d:", len(name), name, len(data))
 		h.Write(data)
 		return nil
 	}

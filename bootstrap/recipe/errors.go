@@ -76,7 +76,8 @@ func (l *ErrorList) errorf(pos Pos, comp, step, format string, args ...any) {
 // suggest returns ` (did you mean "x"?)` when one of the candidates is close
 // to name, and "" otherwise.
 func suggest(name string, candidates []string) string {
-	best, bestDist := "", 3
+	// Short names are only matched closely: "zz" is not a typo of "a".
+	best, bestDist := "", min(3, len(name)/2+1)
 	for _, c := range candidates {
 		if d := editDistance(name, c); d < bestDist {
 			best, bestDist = c, d

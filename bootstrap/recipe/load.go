@@ -28,8 +28,10 @@ func Load(path string) (*Recipe, error) {
 // positions and to resolve relative patch and dir paths.
 func Parse(path string, data []byte) (*Recipe, error) {
 	d := &decoder{file: path, lines: bytes.Split(data, []byte("\n"))}
-	r := d.document(data)
-	if len(d.errs) == 0 {
+	r, ok := d.document(data)
+	if ok {
+		// Validation runs even after decoding problems, so that every
+		// problem in the file is reported in one go.
 		validate(r, &d.errs)
 	}
 	if err := d.errs.Err(); err != nil {
@@ -50,8 +52,9 @@ type decoder struct {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func (d *decoder) document(data []byte) *Recipe {
-	r := &Recipe{File: d.file}
+// document decodes the whole file; ok is false when it is not YAML at all.
+func (d *decoder) document(data []byte) (r *Recipe, ok bool) {
+	r = &Recipe{File: d.file}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -64,13 +67,14 @@ func (d *decoder) document(data []byte) *Recipe {
 			msg = "the file is empty"
 		}
 		d.errs.errorf(pos, "", "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
-		return r
+		return r, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		d.errs.errorf(d.pos(&extra), "", "", "a recipe is one YAML document; remove the second one")
 	}
 	root := doc.Content[0]
+	hasComponents := false
 	d.mapping(root, "recipe", map[string]func(k, v *yaml.Node){
 		"schema": func(k, v *yaml.Node) {
 			if s := d.str(v); s.Value != "1" {
@@ -83,15 +87,18 @@ func (d *decoder) document(data []byte) *Recipe {
 		"host":        func(k, v *yaml.Node) { r.Host = d.host(v) },
 		"vars":        func(k, v *yaml.Node) { r.Vars = d.vars(v) },
 		"env":         func(k, v *yaml.Node) { r.Env = d.vars(v) },
-		"components":  func(k, v *yaml.Node) { r.Components = d.components(v) },
+		"components": func(k, v *yaml.Node) {
+			hasComponents = true
+			r.Components = d.components(v)
+		},
 	})
 	if r.Name.Value == "" && root.Kind == yaml.MappingNode {
 		d.errorf(root, "the recipe has no name: add `name: …`")
 	}
-	if r.Components == nil && root.Kind == yaml.MappingNode {
+	if !hasComponents && root.Kind == yaml.MappingNode {
 		d.errorf(root, "the recipe has no components")
 	}
-	return r
+	return r, root.Kind == yaml.MappingNode
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }

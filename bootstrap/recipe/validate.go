@@ -186,20 +186,19 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 		errs.errorf(s.Pos, comp, "", "source gives %s; a source has exactly one origin (use sources: for several)", strings.Join(kinds, " and "))
 		return
 	}
-	pinErr := func(field, want string) {
+	pinErr := func(want string) {
 		errs.errorf(s.Pos, comp, "", "%s source is not pinned: add %s (run `bootstrap pin` to fill it in)", kinds[0], want)
-		_ = field
 	}
-	badPin := func(v Str, what string) {
-		errs.errorf(v.Pos, comp, "", "%s %q is not %s", strings.Fields(what)[0], v.Value, what)
+	badPin := func(v Str, field, want string) {
+		errs.errorf(v.Pos, comp, "", "%s %q is not %s", field, v.Value, want)
 	}
 	switch kinds[0] {
 	case "url":
 		switch {
 		case s.SHA256.Value == "":
-			pinErr("sha256", "sha256: <hex digest>")
+			pinErr("sha256: <hex digest>")
 		case !hex64RE.MatchString(s.SHA256.Value):
-			badPin(s.SHA256, "sha256 a 64-digit lowercase hex digest")
+			badPin(s.SHA256, "sha256", "a 64-digit lowercase hex digest")
 		}
 		for _, u := range s.URL {
 			if u.Value == "" {
@@ -209,23 +208,23 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 	case "git":
 		switch {
 		case s.Commit.Value == "":
-			pinErr("commit", "commit: <full commit hash> (ref: alone can move)")
+			pinErr("commit: <full commit hash> (ref: alone can move)")
 		case !commitRE.MatchString(s.Commit.Value):
-			badPin(s.Commit, "commit a full lowercase hex commit hash")
+			badPin(s.Commit, "commit", "a full lowercase hex commit hash")
 		}
 	case "svn":
 		switch {
 		case s.Revision.Value == "":
-			pinErr("revision", "revision: <number>")
+			pinErr("revision: <number>")
 		case !digitsRE.MatchString(s.Revision.Value):
-			badPin(s.Revision, "revision a revision number")
+			badPin(s.Revision, "revision", "a revision number")
 		}
 	case "hg":
 		switch {
 		case s.Changeset.Value == "":
-			pinErr("changeset", "changeset: <40-digit node id>")
+			pinErr("changeset: <40-digit node id>")
 		case !hgNodeRE.MatchString(s.Changeset.Value):
-			badPin(s.Changeset, "changeset a full 40-digit changeset id")
+			badPin(s.Changeset, "changeset", "a full 40-digit changeset id")
 		}
 	case "dir":
 		if s.Strip != 0 {

@@ -1,0 +1,57 @@
+# bootstrap: build, test, bench, dist, e2e.
+# Go is expected at /usr/local/go (or on PATH); Debian packages the tests
+# need are installed by scripts/deps.sh.
+
+export PATH := $(PATH):/usr/local/go/bin
+GO      ?= go
+PKGS    := ./...
+# Fuzz targets run briefly in `make test`: package and function name.
+FUZZ    := ./bootstrap/recipe:FuzzLoad ./runner/unpack:FuzzUnpack ./runner/patch:FuzzParse
+FUZZTIME ?= 10s
+DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
+
+.PHONY: all build test deps lint fuzz bench dist e2e clean
+
+all: build
+
+build:
+	$(GO) build -o bin/bootstrap ./cmd/bootstrap
+
+deps:
+	./scripts/deps.sh test
+	$(GO) mod download
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+test: deps lint
+	$(GO) test -race -count=1 $(PKGS)
+	$(MAKE) --no-print-directory fuzz
+
+fuzz:
+	@for f in $(FUZZ); do \
+	  pkg=$${f%%:*}; fn=$${f##*:}; \
+	  echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+bench: build
+	./scripts/bench.sh
+
+dist:
+	@mkdir -p dist
+	@for t in $(DIST_TARGETS); do \
+	  os=$$(echo $$t | cut -d/ -f1); arch=$$(echo $$t | cut -d/ -f2); arm=$$(echo $$t | cut -d/ -f3); \
+	  out=dist/bootstrap-$$os-$$arch$${arm:+v$$arm}; \
+	  echo "$$out"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -ldflags='-s -w' -o $$out ./cmd/bootstrap || exit 1; \
+	done
+
+e2e: build
+	./scripts/deps.sh e2e
+	BOOTSTRAP_E2E=1 $(GO) test -count=1 -timeout 120m -run 'E2E' -v $(PKGS)
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian packages bootstrap's build, tests or end-to-end run
+# need, only those missing, so that a fresh Debian 12 machine needs nothing
+# done by hand. Usage: scripts/deps.sh test|e2e
+set -eu
+
+# Packages the tests exercise for real: a C compiler for the fixture chain,
+# git, subversion and mercurial for the source tests, the archivers the
+# unpacker is compared with, qemu-user-static to run the ppc64le and arm64
+# builds, dpkg-dev for dpkg-source (the reference the patch engine is checked
+# against).
+test_pkgs="gcc libc6-dev make git subversion mercurial xz-utils zstd bzip2 unzip qemu-user-static dpkg-dev"
+# The real chain adds gccgo-12 (the seed compiler), Docker's build and run
+# dependencies, and busybox-static for the smoke-test image.
+e2e_pkgs="$test_pkgs gccgo-12 golang-any containerd runc iptables busybox-static libseccomp-dev libbtrfs-dev libdevmapper-dev pkg-config"
+
+case "${1:-test}" in
+test) want=$test_pkgs ;;
+e2e) want=$e2e_pkgs ;;
+*) echo "usage: $0 test|e2e" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing" >&2
+	echo "install them with: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null
