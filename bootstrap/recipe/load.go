@@ -66,6 +66,12 @@ func (d *decoder) document(data []byte) (r *Recipe, ok bool) {
 		} else if err.Error() == "EOF" {
 			msg = "the file is empty"
 		}
+		if line, col := d.unquotedFlowExpansion(); line > 0 {
+			// The likeliest cause by far, and yaml's message does not
+			// point at it: in [ … ] a '{' opens a mapping.
+			pos.Line, pos.Col = line, col
+			msg = "a ${{ }} inside [ … ] must be quoted, like [\"${{ name }}/x\"], or written as a block list (- ${{ name }}/x)"
+		}
 		d.errs.errorf(pos, "", "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 		return r, false
 	}
@@ -99,6 +105,19 @@ func (d *decoder) document(data []byte) (r *Recipe, ok bool) {
 		d.errorf(root, "the recipe has no components")
 	}
 	return r, root.Kind == yaml.MappingNode
+}
+
+var flowExpansionRE = regexp.MustCompile(`[\[,]\s*\$\{\{`)
+
+// unquotedFlowExpansion finds the first line with an unquoted ${{ in a flow
+// sequence, returning 0, 0 when there is none.
+func (d *decoder) unquotedFlowExpansion() (line, col int) {
+	for i, l := range d.lines {
+		if loc := flowExpansionRE.FindIndex(l); loc != nil {
+			return i + 1, loc[1] - 2
+		}
+	}
+	return 0, 0
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }

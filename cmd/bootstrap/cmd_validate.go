@@ -45,10 +45,15 @@ func runValidate(_ context.Context, out, errOut io.Writer, paths []string) error
 		all = append(all, errs...)
 	}
 	if len(all) > 0 {
-		return fmt.Errorf("%d problem(s) found: %w", len(all), all)
+		return &invalidError{n: len(all)}
 	}
 	return nil
 }
+
+// invalidError says how many problems validate printed (exit 2).
+type invalidError struct{ n int }
+
+func (e *invalidError) Error() string { return fmt.Sprintf("%d problem(s) found", e.n) }
 
 func validateOne(path string) recipe.ErrorList {
 	r, err := recipe.Load(path)

@@ -32,6 +32,7 @@ func exitCode(err error) int {
 		usage    *usageError
 		runUsage *runner.UsageError
 		native   *arch.NotNativeError
+		invalid  *invalidError
 	)
 	switch {
 	case err == nil:
@@ -39,7 +40,7 @@ func exitCode(err error) int {
 	case errors.As(err, &locked):
 		return exitLocked
 	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage),
-		errors.As(err, &runUsage), errors.As(err, &native):
+		errors.As(err, &runUsage), errors.As(err, &native), errors.As(err, &invalid):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitFailed
