@@ -15,6 +15,16 @@ func newApp() *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
 		Description: "Exit codes: 0 success, 1 a step failed, 2 bad usage or invalid recipe, " +
 			"3 the work dir is locked by another run.",
-		Commands: []*cli.Command{},
+		Commands: []*cli.Command{
+			runCommand(),
+			planCommand(),
+			explainCommand(),
+			validateCommand(),
+			cleanCommand(),
+			logCommand(),
+			listCommand(),
+			archCommand(),
+			doctorCommand(),
+		},
 	}
 }

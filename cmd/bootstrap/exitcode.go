@@ -42,6 +42,8 @@ func exitCode(err error) int {
 	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage),
 		errors.As(err, &runUsage), errors.As(err, &native), errors.As(err, &invalid):
 		return exitUsage
+	case errors.Is(err, errChecksFailed):
+		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitFailed
 	}

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -11,7 +11,9 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner/doctor"
 	"github.com/porterkit/bootstrap/runner/patch"
+	"github.com/porterkit/bootstrap/runner/require"
 	"github.com/porterkit/bootstrap/runner/source"
 )
 
@@ -55,10 +57,24 @@ func applyPatch(ctx context.Context, tree string, p plan.Patch, log io.Writer) (
 
 // checkRequirement is the runner's requires: hook.
 func checkRequirement(ctx context.Context, r plan.Requirement, env []string) error {
-	return errors.New("requires: is not supported yet")
+	return require.Check(ctx, r, env)
 }
 
-// preflight runs the host checks of `bootstrap doctor` before a run.
+// preflight runs the host checks of `bootstrap doctor` before a run and,
+// when one fails, prints the report and stops before any work.
 func preflight(ctx context.Context, p *plan.Plan, host arch.Host, out io.Writer) error {
-	return nil
+	rep, err := doctor.Check(ctx, p.Recipe, doctor.Options{WorkDir: p.WorkDir, Host: &host, Target: p.Target})
+	if err != nil {
+		return err
+	}
+	if rep.OK() {
+		return nil
+	}
+	fmt.Fprintln(out, "the host is not ready for this recipe:")
+	rep.Print(out)
+	hint := ""
+	if pkgs := rep.MissingPackages(); len(pkgs) > 0 {
+		hint = fmt.Sprintf("; `bootstrap doctor --install %s` installs the missing packages", p.Recipe.File)
+	}
+	return fmt.Errorf("%d host check(s) failed (--skip-doctor runs anyway)%s: %w", len(rep.Failed()), hint, errChecksFailed)
 }

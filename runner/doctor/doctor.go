@@ -1,0 +1,202 @@
+// Package doctor checks that a host has what a recipe's host: section asks
+// for — the architecture, tools (with versions), Debian packages, free disk,
+// memory, kernel options and binfmt_misc handlers — before hours are spent
+// building, and installs missing Debian packages on request.
+//
+// Every check reads the real system; what cannot be determined (no kernel
+// config, binfmt_misc not mounted, no dpkg) is reported as unknown rather
+// than failing the run.
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/recipe"
+)
+
+// Options say where and for what the host is checked.
+type Options struct {
+	// WorkDir is where the build will write; free disk is measured on its
+	// file system (at its nearest existing ancestor). Default ".".
+	WorkDir string
+	// Env supplies the PATH tools are looked up on; nil means this
+	// process's environment.
+	Env []string
+	// Host is the detected host; nil means arch.DetectHost().
+	Host *arch.Host
+	// Target is the target asked for (--target); empty means the host's.
+	Target string
+	// KernelConfig is the kernel config file to read; empty means
+	// /proc/config.gz, then /boot/config-$(uname -r).
+	KernelConfig string
+	// BinfmtDir is where binfmt_misc is mounted; default
+	// /proc/sys/fs/binfmt_misc.
+	BinfmtDir string
+	// MemInfo is the meminfo file; default /proc/meminfo.
+	MemInfo string
+}
+
+// Status is the outcome of one check.
+type Status string
+
+// The three outcomes. Unknown does not fail the report: the doctor could
+// not tell, and says why.
+const (
+	OK      Status = "ok"
+	Missing Status = "MISSING"
+	Unknown Status = "unknown"
+)
+
+// Result is one check.
+type Result struct {
+	// Kind is arch, tool, package, disk, memory, kernel or binfmt.
+	Kind string
+	// Name is what was checked: a tool, package, option or handler name.
+	Name   string
+	Status Status
+	// Detail says what was found, or what is missing and how to get it.
+	Detail string
+	// Pos is where the recipe asks for it.
+	Pos recipe.Pos
+}
+
+// Report is the outcome of Check, in recipe order.
+type Report struct {
+	Results []Result
+}
+
+// OK reports whether no check is Missing.
+func (r *Report) OK() bool { return len(r.Failed()) == 0 }
+
+// Failed returns the Missing results.
+func (r *Report) Failed() []Result {
+	var out []Result
+	for _, c := range r.Results {
+		if c.Status == Missing {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// MissingPackages returns the Debian packages that are not installed,
+// sorted, ready for Install.
+func (r *Report) MissingPackages() []string {
+	var out []string
+	for _, c := range r.Results {
+		if c.Kind == "package" && c.Status == Missing {
+			out = append(out, c.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Print writes one line per check, "status  kind  name: detail", and
+// returns the writer's error.
+func (r *Report) Print(w io.Writer) error {
+	for _, c := range r.Results {
+		line := fmt.Sprintf("%-8s %-8s %s", c.Status, c.Kind, c.Name)
+		if c.Detail != "" {
+			line += ": " + c.Detail
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Check runs every check the recipe's host section asks for, plus the
+// architecture check. Problems found are results, not errors; it returns
+// an error only when ctx is done.
+func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error) {
+	if opts.Env == nil {
+		opts.Env = os.Environ()
+	}
+	rep := &Report{}
+	rep.Results = append(rep.Results, checkArch(r, opts)...)
+	for _, t := range r.Host.Tools {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, checkTool(ctx, t, opts.Env))
+	}
+	for _, p := range r.Host.Packages {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, checkPackage(ctx, p))
+	}
+	if r.Host.Disk.Value != "" {
+		rep.Results = append(rep.Results, checkDisk(r.Host.Disk, opts.WorkDir))
+	}
+	if r.Host.Memory.Value != "" {
+		rep.Results = append(rep.Results, checkMemory(r.Host.Memory, opts.MemInfo))
+	}
+	if len(r.Host.Kernel) > 0 {
+		rep.Results = append(rep.Results, checkKernel(r.Host.Kernel, opts.KernelConfig)...)
+	}
+	for _, b := range r.Host.Binfmt {
+		rep.Results = append(rep.Results, checkBinfmt(b, opts.BinfmtDir))
+	}
+	return rep, ctx.Err()
+}
+
+// checkArch compares the host with the recipe's targets and the target
+// asked for.
+func checkArch(r *recipe.Recipe, opts Options) []Result {
+	res := Result{Kind: "arch", Pos: r.Host.Pos}
+	var h arch.Host
+	if opts.Host != nil {
+		h = *opts.Host
+	} else {
+		var err error
+		if h, err = arch.DetectHost(); err != nil {
+			res.Name, res.Status, res.Detail = "host", Unknown, err.Error()
+			return []Result{res}
+		}
+	}
+	res.Name = h.Target.Name
+	want := opts.Target
+	if want == "" {
+		// Without --target the recipe is run for the host itself, which
+		// must then be one of its targets.
+		var names []string
+		for _, t := range r.Targets {
+			tg, ok := arch.Lookup(t.Value)
+			if ok && tg.Name == h.Target.Name {
+				res.Status, res.Detail = OK, h.String()
+				return []Result{res}
+			}
+			names = append(names, t.Value)
+		}
+		if len(r.Targets) == 0 {
+			res.Status, res.Detail = OK, h.String()
+			return []Result{res}
+		}
+		res.Status = Missing
+		res.Detail = fmt.Sprintf("this host is %s, not one of the recipe's targets [%s]", h, strings.Join(names, " "))
+		if len(r.Targets) > 0 {
+			res.Pos = r.Targets[0].Pos
+		}
+		return []Result{res}
+	}
+	tg, ok := arch.Lookup(want)
+	if !ok {
+		res.Status, res.Detail = Missing, fmt.Sprintf("unknown target %q", want)
+		return []Result{res}
+	}
+	if err := h.CanBuild(tg); err != nil {
+		res.Status, res.Detail = Missing, err.Error()
+		return []Result{res}
+	}
+	res.Status, res.Detail = OK, h.String()
+	return []Result{res}
+}
