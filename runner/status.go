@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
@@ -59,22 +60,54 @@ func (s *Status) ETA() time.Duration {
 // Statuses evaluates every step of the plan against the store, in plan
 // order. A checkpoint that cannot be read is an error.
 func Statuses(p *plan.Plan, store *state.Store) ([]*Status, error) {
+	cps, err := loadAll(p, store)
+	if err != nil {
+		return nil, err
+	}
 	byID := map[string]*Status{}
 	out := make([]*Status, 0, len(p.Steps))
-	for _, s := range p.Steps {
-		cp, err := store.Load(s.ID)
+	for i, s := range p.Steps {
+		st, err := evaluate(s, cps[i], byID)
 		if err != nil {
-			return nil, fmt.Errorf("step %s: %w", s.ID, err)
+			return nil, err
 		}
-		st := evaluate(s, cp, byID)
 		byID[s.ID] = st
 		out = append(out, st)
 	}
 	return out, nil
 }
 
+// loadAll reads every step's checkpoint, several at a time: on a no-op
+// rerun of a large recipe this is where the time goes.
+func loadAll(p *plan.Plan, store *state.Store) ([]*state.Checkpoint, error) {
+	cps := make([]*state.Checkpoint, len(p.Steps))
+	errs := make([]error, len(p.Steps))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				cps[i], errs[i] = store.Load(p.Steps[i].ID)
+			}
+		}()
+	}
+	for i := range p.Steps {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("step %s: %w", p.Steps[i].ID, err)
+		}
+	}
+	return cps, nil
+}
+
 // evaluate decides one step's state; its dependencies were evaluated first.
-func evaluate(s *plan.Step, cp *state.Checkpoint, deps map[string]*Status) *Status {
+func evaluate(s *plan.Step, cp *state.Checkpoint, deps map[string]*Status) (*Status, error) {
 	st := &Status{Step: s, Checkpoint: cp, State: Done}
 	if cp == nil {
 		st.State = Pending
@@ -85,9 +118,12 @@ func evaluate(s *plan.Step, cp *state.Checkpoint, deps map[string]*Status) *Stat
 				break
 			}
 		}
-		return st
+		return st, nil
 	}
 	if cp.Signature != s.Signature {
+		if err := cp.DecodeInputs(); err != nil {
+			return nil, err
+		}
 		st.State = Stale
 		st.Changes = diff(cp.Inputs, s.Inputs)
 		for _, c := range st.Changes {
@@ -116,7 +152,7 @@ func evaluate(s *plan.Step, cp *state.Checkpoint, deps map[string]*Status) *Stat
 			st.State = Stale
 		}
 	}
-	return st
+	return st, nil
 }
 
 func hasChange(cs []Change, key string) bool {

@@ -280,11 +280,19 @@ func sign(inputs map[string]string) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	h := sha256.New()
+	// Length-prefixed, so no two different input sets hash alike.
+	buf := make([]byte, 0, 4096)
 	for _, k := range keys {
-		fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(inputs[k]), inputs[k])
+		v := inputs[k]
+		buf = strconv.AppendInt(buf, int64(len(k)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, k...)
+		buf = strconv.AppendInt(buf, int64(len(v)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, v...)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
 }
 
 // source expands a recipe source and works out its content identity.

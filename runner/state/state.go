@@ -47,6 +47,28 @@ type Checkpoint struct {
 	Record json.RawMessage `json:"record,omitempty"`
 	// Log is the path of the step's log.
 	Log string `json:"log"`
+
+	// rawInputs holds Inputs as read from disk until DecodeInputs needs
+	// them: only a changed step's inputs are ever looked at, and decoding
+	// all of them is most of the cost of a no-op run.
+	rawInputs json.RawMessage
+}
+
+// diskCheckpoint reads a checkpoint with its inputs left undecoded.
+type diskCheckpoint struct {
+	*Checkpoint
+	Inputs json.RawMessage `json:"inputs"`
+}
+
+// DecodeInputs fills Inputs from the checkpoint file's content.
+func (cp *Checkpoint) DecodeInputs() error {
+	if cp.Inputs != nil || cp.rawInputs == nil {
+		return nil
+	}
+	if err := json.Unmarshal(cp.rawInputs, &cp.Inputs); err != nil {
+		return fmt.Errorf("checkpoint of %s: inputs: %w", cp.Step, err)
+	}
+	return nil
 }
 
 // Store reads and writes checkpoints under <work>/state.
@@ -89,9 +111,11 @@ func (s *Store) Load(id string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
 	var cp Checkpoint
-	if err := json.Unmarshal(data, &cp); err != nil {
+	disk := diskCheckpoint{Checkpoint: &cp}
+	if err := json.Unmarshal(data, &disk); err != nil {
 		return nil, &CorruptError{Path: p, Err: err}
 	}
+	cp.rawInputs = disk.Inputs
 	if cp.Step != id || cp.Signature == "" || cp.Build == "" {
 		return nil, &CorruptError{Path: p, Err: errors.New("it does not describe this step")}
 	}
