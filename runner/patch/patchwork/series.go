@@ -1,0 +1,90 @@
+package patchwork
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// NextNumber returns the number for the next patch in dir: one more than
+// the highest NNNN- prefix of a .patch file there, or 1.
+func NextNumber(dir string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list patches: %w", err)
+	}
+	next := 1
+	for _, e := range ents {
+		num, _, ok := strings.Cut(e.Name(), "-")
+		if n, err := strconv.Atoi(num); ok && err == nil && strings.HasSuffix(e.Name(), ".patch") {
+			next = max(next, n+1)
+		}
+	}
+	return next, nil
+}
+
+// UpdateSeries appends to the quilt series file at path every name (relative
+// to the series file's directory) it does not list yet, creating the file if
+// needed. Comments, options and order of the existing lines are kept. The
+// file is replaced through a temporary file and a rename.
+func UpdateSeries(path string, names []string) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read series: %w", err)
+	}
+	listed := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		if f := strings.Fields(line); len(f) > 0 {
+			listed[f[0]] = true
+		}
+	}
+	out := string(data)
+	if out != "" && !strings.HasSuffix(out, "\n") {
+		out += "\n"
+	}
+	for _, n := range names {
+		if !listed[n] {
+			out += n + "\n"
+			listed[n] = true
+		}
+	}
+	return writeAtomic(path, []byte(out))
+}
+
+// writeAtomic writes data to path through a temporary file in the same
+// directory and a rename, so readers never see half a file.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
