@@ -81,7 +81,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 			return err
 		}
 	}
-	sources, err := o.sourceOptions.set(out)
+	sources, err := o.sourceOptions.set(nil) // the step display already shows fetches
 	if err != nil {
 		return err
 	}

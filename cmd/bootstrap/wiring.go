@@ -12,9 +12,12 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/doctor"
+	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/gitsrc"
 	"github.com/porterkit/bootstrap/runner/patch"
 	"github.com/porterkit/bootstrap/runner/require"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/vcs"
 )
 
 // sourceOptions are the flags that say where sources come from.
@@ -41,9 +44,20 @@ func sourceOptionsFrom(c *cli.Context) sourceOptions {
 	return o
 }
 
-// set builds the fetchers for every source kind.
+// set builds the fetchers for every source kind. progress receives the
+// byte progress of downloads (nil for none).
 func (o sourceOptions) set(progress io.Writer) (source.Set, error) {
-	return source.Set{"dir": source.Dir{}}, nil
+	cache, err := cacheDir(o.Cache)
+	if err != nil {
+		return nil, err
+	}
+	return source.Set{
+		"dir": source.Dir{},
+		"url": fetch.New(fetch.Options{CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Progress: progress}),
+		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Offline: o.Offline}),
+		"svn": vcs.NewSVN(vcs.Options{CacheDir: cache, Offline: o.Offline}),
+		"hg":  vcs.NewHG(vcs.Options{CacheDir: cache, Offline: o.Offline}),
+	}, nil
 }
 
 // applyPatch is the runner's patch hook.
