@@ -67,6 +67,8 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 	if s.opts.Verbose != nil {
 		log = io.MultiWriter(f, &prefixWriter{w: s.opts.Verbose, prefix: st.ID + " | "})
 	}
+	lw := &lineEndWriter{w: log}
+	log = lw
 	eta := s.statuses[st.ID].ETA()
 	s.opts.Printer.StepStart(st.ID, eta)
 	build := state.NewBuildID()
@@ -82,6 +84,7 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 		err = s.script(ctx, st, build, log)
 	}
 	elapsed := time.Since(start)
+	lw.endLine()
 	if err != nil {
 		fmt.Fprintf(log, "# failed after %s: %v\n", elapsed.Round(time.Millisecond), err)
 		f.Close()
@@ -248,6 +251,27 @@ func tail(path string, n int) []string {
 		}
 	}
 	return lines
+}
+
+// lineEndWriter remembers whether the last byte written ended a line, so
+// that bootstrap's own lines after a command's output start on a line of
+// their own.
+type lineEndWriter struct {
+	w   io.Writer
+	mid bool
+}
+
+func (l *lineEndWriter) Write(b []byte) (int, error) {
+	if len(b) > 0 {
+		l.mid = b[len(b)-1] != '\n'
+	}
+	return l.w.Write(b)
+}
+
+func (l *lineEndWriter) endLine() {
+	if l.mid {
+		l.Write([]byte("\n"))
+	}
 }
 
 // prefixWriter prefixes each line written to w, for --verbose output of

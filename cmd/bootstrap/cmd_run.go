@@ -14,6 +14,8 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/progress"
+	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/state"
 )
 
 // runOptions are the flags of `bootstrap run`.
@@ -85,6 +87,11 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	if err != nil {
 		return err
 	}
+	if o.Offline && !o.DryRun {
+		if err := checkPendingOffline(ctx, p, sources); err != nil {
+			return err
+		}
+	}
 	pr := newPrinter(out, o.Plain, o.Verbose)
 	opts := runner.Options{
 		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
@@ -102,6 +109,22 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 		fmt.Fprintf(out, "ran %d of %d steps; work dir %s\n", len(sum.Ran), sum.Total, p.WorkDir)
 	}
 	return err
+}
+
+// checkPendingOffline checks the sources of the fetch steps that are not
+// done yet; done ones are in the cache already and are not read again.
+func checkPendingOffline(ctx context.Context, p *plan.Plan, sources source.Set) error {
+	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
+	if err != nil {
+		return err
+	}
+	var pending []*plan.Step
+	for _, st := range sts {
+		if st.Step.Kind == plan.KindFetch && st.State != runner.Done {
+			pending = append(pending, st.Step)
+		}
+	}
+	return checkOffline(ctx, pending, sources)
 }
 
 // newPrinter picks the terminal display when out is a terminal.
@@ -124,12 +147,4 @@ func reportFailures(w io.Writer, f *runner.FailedError) {
 	if len(f.Skipped) > 0 {
 		fmt.Fprintf(w, "not run because of the failure: %s\n", strings.Join(f.Skipped, ", "))
 	}
-}
-
-// explainStep is shared by plan and explain: the state word of a step.
-func stateWord(st *runner.Status) string {
-	if st.Step.Kind == plan.KindFetch && st.State == runner.Pending {
-		return "pending"
-	}
-	return string(st.State)
 }
