@@ -107,4 +107,3 @@ func checkOffline(ctx context.Context, pending []*plan.Step, sources source.Set)
 	}
 	return err
 }
-
