@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -91,7 +92,9 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	lockFile := filepath.Join(dir, "lock")
 	os.WriteFile(lockFile, []byte("pid 4242\nsince 2026-01-01T00:00:00Z\ncmd bootstrap run x.yaml\n"), 0o644)
 	ready := filepath.Join(dir, "ready")
-	holder := exec.Command("flock", "-x", lockFile, "sh", "-c", "touch "+ready+"; sleep 30")
+	holder := exec.Command("flock", "-x", lockFile, "sh", "-c", "touch "+ready+"; exec sleep 30")
+	// flock(1) hands the locked descriptor to its child: kill both.
+	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := holder.Start(); err != nil {
 		t.Skipf("flock(1) not available: %v", err)
 	}
@@ -110,7 +113,7 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	if !errors.As(err, &le) || le.PID != 4242 || !strings.Contains(err.Error(), "process 4242 (bootstrap run x.yaml) since 2026-01-01T00:00:00Z") {
 		t.Fatalf("err = %v", err)
 	}
-	holder.Process.Kill()
+	syscall.Kill(-holder.Process.Pid, syscall.SIGKILL)
 	holder.Wait()
 	l, err := Acquire(dir)
 	if err != nil {
