@@ -1,0 +1,339 @@
+// Package pin fills in what a recipe author left unpinned: a url source
+// without sha256 gets the sha256 of the file it downloads, a git source with
+// a ref but no commit gets the commit the ref names now. The recipe is
+// edited by inserting one line per source, at the indentation of the
+// source's keys, right after its url or ref entry; every other byte of the
+// file (comments, order, quoting, blank lines) stays as it was.
+//
+// The recipe is read here with yaml.v3 nodes rather than through the recipe
+// loader, because a recipe that needs pinning does not validate yet.
+// ${{ name }} references in url and git values are expanded from the
+// recipe's top-level vars only; any other reference is an error.
+package pin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/gitsrc"
+)
+
+// Options say where pinning downloads to and from.
+type Options struct {
+	// CacheDir is the cache downloads and clones go to, so that a later
+	// run finds them there.
+	CacheDir string
+	// Mirrors are tried before the recipe's URLs, by file name.
+	Mirrors []string
+	// Offline uses only the cache, local mirrors and file:// URLs.
+	Offline bool
+	// Client does the HTTP requests; nil means fetch's default.
+	Client *http.Client
+	// Log receives an account of each download; nil discards it.
+	Log io.Writer
+}
+
+// Change is one line pin inserted.
+type Change struct {
+	// Component is the name of the component the source belongs to.
+	Component string
+	// Line is the 1-based line of the inserted text in the new file.
+	Line int
+	// Key is "sha256" or "commit"; Value is what was written.
+	Key, Value string
+	// From is the URL downloaded or the ref resolved.
+	From string
+}
+
+// insertion is a line to insert after line After (1-based) of the original.
+type insertion struct {
+	after  int
+	indent int
+	change Change
+}
+
+// File pins every unpinned url and git source in recipeFile and rewrites it
+// in place (write to temp, fsync, rename). It returns the changes in file
+// order; with none, the file is not touched. Errors name file:line:col.
+func File(ctx context.Context, recipeFile string, opts Options) ([]Change, error) {
+	data, err := os.ReadFile(recipeFile)
+	if err != nil {
+		return nil, fmt.Errorf("pin: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("pin %s: %w", recipeFile, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("pin %s: not a recipe (no top-level mapping)", recipeFile)
+	}
+	p := &pinner{file: recipeFile, opts: opts, log: opts.Log}
+	if p.log == nil {
+		p.log = io.Discard
+	}
+	p.fetcher = fetch.New(fetch.Options{CacheDir: opts.CacheDir, Mirrors: opts.Mirrors, Offline: opts.Offline, Client: opts.Client})
+	root := doc.Content[0]
+	p.vars = scalars(get(root, "vars"))
+	var ins []insertion
+	if comps := get(root, "components"); comps != nil && comps.Kind == yaml.SequenceNode {
+		for _, c := range comps.Content {
+			more, err := p.component(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			ins = append(ins, more...)
+		}
+	}
+	if len(ins) == 0 {
+		return nil, nil
+	}
+	out, changes := apply(data, ins)
+	if err := writeAtomic(recipeFile, out); err != nil {
+		return nil, fmt.Errorf("pin %s: %w", recipeFile, err)
+	}
+	return changes, nil
+}
+
+type pinner struct {
+	file    string
+	opts    Options
+	log     io.Writer
+	vars    map[string]string
+	fetcher *fetch.Fetcher
+}
+
+func (p *pinner) errorf(n *yaml.Node, format string, args ...any) error {
+	return fmt.Errorf("%s:%d:%d: %s", p.file, n.Line, n.Column, fmt.Sprintf(format, args...))
+}
+
+// get returns the value of key in mapping m, or nil.
+func get(m *yaml.Node, key string) *yaml.Node {
+	k, _ := entry(m, key)
+	return k
+}
+
+// entry returns the value and key nodes of key in mapping m.
+func entry(m *yaml.Node, key string) (value, keyNode *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1], m.Content[i]
+		}
+	}
+	return nil, nil
+}
+
+// scalars reads a mapping of scalars.
+func scalars(m *yaml.Node) map[string]string {
+	vars := map[string]string{}
+	if m == nil || m.Kind != yaml.MappingNode {
+		return vars
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i+1].Kind == yaml.ScalarNode {
+			vars[m.Content[i].Value] = m.Content[i+1].Value
+		}
+	}
+	return vars
+}
+
+var ref = regexp.MustCompile(`\$\{\{\s*([^}\s]+)\s*\}\}`)
+
+// expand replaces ${{ name }} with recipe vars, which may refer to vars.
+func (p *pinner) expand(n *yaml.Node) (string, error) {
+	s := n.Value
+	for range 10 {
+		var bad string
+		s = ref.ReplaceAllStringFunc(s, func(m string) string {
+			name := ref.FindStringSubmatch(m)[1]
+			v, ok := p.vars[name]
+			if !ok && bad == "" {
+				bad = name
+			}
+			return v
+		})
+		if bad != "" {
+			return "", p.errorf(n, "cannot pin: ${{ %s }} is not one of the recipe's vars", bad)
+		}
+		if !ref.MatchString(s) {
+			return s, nil
+		}
+	}
+	return "", p.errorf(n, "cannot pin: vars refer to each other in a loop")
+}
+
+func (p *pinner) component(ctx context.Context, c *yaml.Node) ([]insertion, error) {
+	name := ""
+	if n := get(c, "name"); n != nil {
+		name = n.Value
+	}
+	var srcs []*yaml.Node
+	if s := get(c, "source"); s != nil {
+		srcs = append(srcs, s)
+	}
+	if s := get(c, "sources"); s != nil && s.Kind == yaml.SequenceNode {
+		srcs = append(srcs, s.Content...)
+	}
+	var ins []insertion
+	for _, s := range srcs {
+		in, err := p.source(ctx, name, s)
+		if err != nil {
+			return nil, err
+		}
+		if in != nil {
+			ins = append(ins, *in)
+		}
+	}
+	return ins, nil
+}
+
+// source returns the insertion that pins s, or nil when s needs none.
+func (p *pinner) source(ctx context.Context, comp string, s *yaml.Node) (*insertion, error) {
+	if s.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	urlNode, urlKey := entry(s, "url")
+	gitNode, _ := entry(s, "git")
+	refNode, refKey := entry(s, "ref")
+	var (
+		after       *yaml.Node
+		key, value  string
+		from        string
+		keyNode     *yaml.Node
+		err         error
+		needsPin    = urlNode != nil && get(s, "sha256") == nil
+		needsCommit = gitNode != nil && refNode != nil && get(s, "commit") == nil
+	)
+	if !needsPin && !needsCommit {
+		return nil, nil
+	}
+	if s.Style&yaml.FlowStyle != 0 {
+		return nil, p.errorf(s, "cannot pin a source written in flow style ({...}); write it as a block mapping")
+	}
+	switch {
+	case needsPin:
+		var urls []string
+		for _, n := range append([]*yaml.Node{urlNode}, urlNode.Content...) {
+			if n.Kind != yaml.ScalarNode {
+				continue
+			}
+			u, err := p.expand(n)
+			if err != nil {
+				return nil, err
+			}
+			urls = append(urls, u)
+		}
+		filename := ""
+		if n := get(s, "filename"); n != nil {
+			if filename, err = p.expand(n); err != nil {
+				return nil, err
+			}
+		}
+		if value, err = p.fetcher.Download(ctx, urls, filename, p.log); err != nil {
+			return nil, p.errorf(urlNode, "%v", err)
+		}
+		after, keyNode, key, from = urlNode, urlKey, "sha256", strings.Join(urls, " ")
+	case needsCommit:
+		repo, err := p.expand(gitNode)
+		if err != nil {
+			return nil, err
+		}
+		r, err := p.expand(refNode)
+		if err != nil {
+			return nil, err
+		}
+		if value, err = gitsrc.Resolve(ctx, p.opts.CacheDir, repo, r, p.opts.Offline, p.log); err != nil {
+			return nil, p.errorf(refNode, "%v", err)
+		}
+		after, keyNode, key, from = refNode, refKey, "commit", repo+" "+r
+	}
+	return &insertion{
+		after:  endLine(after),
+		indent: keyNode.Column - 1,
+		change: Change{Component: comp, Key: key, Value: value, From: from},
+	}, nil
+}
+
+// endLine is the last line a value node occupies.
+func endLine(n *yaml.Node) int {
+	end := n.Line
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		end += strings.Count(strings.TrimRight(n.Value, "\n"), "\n") + 1
+	}
+	for _, c := range n.Content {
+		end = max(end, endLine(c))
+	}
+	return end
+}
+
+// apply inserts the lines into data and returns the new text and the
+// changes with their new line numbers, in file order.
+func apply(data []byte, ins []insertion) ([]byte, []Change) {
+	eol := "\n"
+	if bytes.Contains(data, []byte("\r\n")) {
+		eol = "\r\n"
+	}
+	sort.SliceStable(ins, func(i, j int) bool { return ins[i].after < ins[j].after })
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var out bytes.Buffer
+	var changes []Change
+	next, outLine := 0, 0
+	for i, l := range lines {
+		out.Write(l)
+		outLine++
+		for next < len(ins) && ins[next].after == i+1 {
+			if !bytes.HasSuffix(l, []byte("\n")) {
+				out.WriteString(eol)
+			}
+			in := ins[next]
+			fmt.Fprintf(&out, "%s%s: %s%s", strings.Repeat(" ", in.indent), in.change.Key, in.change.Value, eol)
+			outLine++
+			in.change.Line = outLine
+			changes = append(changes, in.change)
+			next++
+		}
+	}
+	return out.Bytes(), changes
+}
+
+// writeAtomic replaces file with data, keeping its mode.
+func writeAtomic(file string, data []byte) error {
+	st, err := os.Stat(file)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".pin-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
+}
