@@ -19,6 +19,7 @@ build:
 
 deps:
 	./scripts/deps.sh test
+	./scripts/debsrc.sh || echo "Debian sources unavailable: the tests that use them will skip"
 	$(GO) mod download
 
 lint:
