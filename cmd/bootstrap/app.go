@@ -28,6 +28,7 @@ func newApp() *cli.App {
 			pinCommand(),
 			archCommand(),
 			doctorCommand(),
+			patchCommand(),
 		},
 	}
 }

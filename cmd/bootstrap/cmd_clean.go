@@ -57,14 +57,20 @@ func runClean(_ context.Context, o planOptions, out io.Writer, path, step string
 			return err
 		}
 		for _, e := range entries {
-			if e.Name() == "lock" {
+			switch e.Name() {
+			case "lock":
+				continue
+			case "edit":
+				// `patch edit` work trees may hold commits not saved as
+				// patches yet; they are the porter's work, not ours.
+				fmt.Fprintf(out, "kept %s: patch work trees (remove it by hand once saved)\n", filepath.Join(p.WorkDir, "edit"))
 				continue
 			}
 			if err := os.RemoveAll(filepath.Join(p.WorkDir, e.Name())); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(out, "removed everything in %s\n", p.WorkDir)
+		fmt.Fprintf(out, "removed the builds, sources, logs and checkpoints in %s\n", p.WorkDir)
 		return nil
 	}
 	ids, err := runner.StepsFrom(p, step)
