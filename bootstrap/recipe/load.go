@@ -290,51 +290,27 @@ func (d *decoder) host(n *yaml.Node) Host {
 
 // tools decodes `tools:`, whose entries are a bare name or {name, version}.
 func (d *decoder) tools(n *yaml.Node) []Tool {
-	n = resolveAlias(n)
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "tools must be a list, found %s", kindName(n))
-		return nil
-	}
-	var out []Tool
-	for _, c := range n.Content {
-		c = resolveAlias(c)
+	return list(d, n, "tools", func(c *yaml.Node) Tool {
 		t := Tool{Pos: d.pos(c)}
 		if c.Kind == yaml.ScalarNode {
 			t.Name = d.str(c)
-		} else {
-			d.mapping(c, "tool", map[string]func(k, v *yaml.Node){
-				"name":    func(k, v *yaml.Node) { t.Name = d.str(v) },
-				"version": func(k, v *yaml.Node) { t.Version = d.str(v) },
-			})
+			return t
 		}
-		out = append(out, t)
-	}
-	return out
+		d.mapping(c, "tool", map[string]func(k, v *yaml.Node){
+			"name":    func(k, v *yaml.Node) { t.Name = d.str(v) },
+			"version": func(k, v *yaml.Node) { t.Version = d.str(v) },
+		})
+		return t
+	})
 }
 
 func (d *decoder) components(n *yaml.Node) []*Component {
-	n = resolveAlias(n)
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "components must be a list, found %s", kindName(n))
-		return nil
-	}
-	out := []*Component{}
-	for _, c := range n.Content {
-		out = append(out, d.component(c))
-	}
-	return out
+	return list(d, n, "components", d.component)
 }
 
 func (d *decoder) component(n *yaml.Node) *Component {
 	c := &Component{Pos: d.pos(n)}
-	// The name is read first so that errors in the other keys can name it.
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "name" {
-				d.comp = n.Content[i+1].Value
-			}
-		}
-	}
+	d.comp = mappingValue(n, "name")
 	defer func() { d.comp = "" }()
 	var single *yaml.Node
 	d.mapping(n, "component", map[string]func(k, v *yaml.Node){
@@ -348,14 +324,7 @@ func (d *decoder) component(n *yaml.Node) *Component {
 			if single != nil {
 				d.errorf(k, "use either source: or sources:, not both")
 			}
-			v = resolveAlias(v)
-			if v.Kind != yaml.SequenceNode {
-				d.errorf(v, "sources must be a list, found %s", kindName(v))
-				return
-			}
-			for _, s := range v.Content {
-				c.Sources = append(c.Sources, d.source(s))
-			}
+			c.Sources = append(c.Sources, list(d, v, "sources", d.source)...)
 		},
 		"patches":  func(k, v *yaml.Node) { c.Patches = d.patches(v) },
 		"env":      func(k, v *yaml.Node) { c.Env = d.vars(v) },
@@ -388,13 +357,7 @@ func (d *decoder) source(n *yaml.Node) *Source {
 }
 
 func (d *decoder) patches(n *yaml.Node) []*Patch {
-	n = resolveAlias(n)
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "patches must be a list, found %s", kindName(n))
-		return nil
-	}
-	var out []*Patch
-	for _, c := range n.Content {
+	return list(d, n, "patches", func(c *yaml.Node) *Patch {
 		p := &Patch{Pos: d.pos(c), Strip: 1}
 		d.mapping(c, "patch", map[string]func(k, v *yaml.Node){
 			"file":   func(k, v *yaml.Node) { p.File = d.str(v) },
@@ -402,45 +365,26 @@ func (d *decoder) patches(n *yaml.Node) []*Patch {
 			"strip":  func(k, v *yaml.Node) { p.Strip = d.int(v) },
 			"fuzz":   func(k, v *yaml.Node) { p.Fuzz = d.int(v) },
 		})
-		out = append(out, p)
-	}
-	return out
+		return p
+	})
 }
 
 func (d *decoder) requires(n *yaml.Node) []*Requirement {
-	n = resolveAlias(n)
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "requires must be a list, found %s", kindName(n))
-		return nil
-	}
-	var out []*Requirement
-	for _, c := range n.Content {
+	return list(d, n, "requires", func(c *yaml.Node) *Requirement {
 		r := &Requirement{Pos: d.pos(c)}
 		d.mapping(c, "requirement", map[string]func(k, v *yaml.Node){
 			"tool":    func(k, v *yaml.Node) { r.Tool = d.str(v) },
 			"version": func(k, v *yaml.Node) { r.Version = d.str(v) },
 		})
-		out = append(out, r)
-	}
-	return out
+		return r
+	})
 }
 
 func (d *decoder) steps(n *yaml.Node) []*Step {
-	n = resolveAlias(n)
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "steps must be a list, found %s", kindName(n))
-		return nil
-	}
-	var out []*Step
-	for _, c := range n.Content {
+	return list(d, n, "steps", func(c *yaml.Node) *Step {
 		s := &Step{Pos: d.pos(c)}
-		if c.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(c.Content); i += 2 {
-				if c.Content[i].Value == "name" {
-					d.step = c.Content[i+1].Value
-				}
-			}
-		}
+		d.step = mappingValue(c, "name")
+		defer func() { d.step = "" }()
 		d.mapping(c, "step", map[string]func(k, v *yaml.Node){
 			"name":  func(k, v *yaml.Node) { s.Name = d.str(v) },
 			"run":   func(k, v *yaml.Node) { s.Run = d.str(v) },
@@ -448,10 +392,36 @@ func (d *decoder) steps(n *yaml.Node) []*Step {
 			"shell": func(k, v *yaml.Node) { s.Shell = d.str(v) },
 			"env":   func(k, v *yaml.Node) { s.Env = d.vars(v) },
 		})
-		d.step = ""
-		out = append(out, s)
+		return s
+	})
+}
+
+// list decodes a sequence with item, reporting anything else as "<what>
+// must be a list".
+func list[T any](d *decoder, n *yaml.Node, what string, item func(*yaml.Node) T) []T {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s must be a list, found %s", what, kindName(n))
+		return nil
+	}
+	out := make([]T, 0, len(n.Content))
+	for _, c := range n.Content {
+		out = append(out, item(resolveAlias(c)))
 	}
 	return out
+}
+
+// mappingValue is the scalar value of key in a mapping node, read ahead of
+// decoding so that errors inside a component or step can name it.
+func mappingValue(n *yaml.Node, key string) string {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i+1].Value
+			}
+		}
+	}
+	return ""
 }
 
 // Dir is the directory relative paths in the recipe are resolved against.

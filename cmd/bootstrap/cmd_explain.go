@@ -31,13 +31,9 @@ func explainCommand() *cli.Command {
 // runExplain prints a step's state and every input that changed since its
 // checkpoint; a changed command is shown as a line diff.
 func runExplain(_ context.Context, o planOptions, out io.Writer, path, step string) error {
-	p, err := loadPlan(path, o)
+	p, s, err := loadPlanStep(path, o, step)
 	if err != nil {
 		return err
-	}
-	s := p.Step(step)
-	if s == nil {
-		return &usageError{fmt.Sprintf("no step %q in %s; `bootstrap plan %s` lists them", step, path, path)}
 	}
 	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
 	if err != nil {

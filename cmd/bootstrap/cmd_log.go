@@ -30,12 +30,9 @@ func logCommand() *cli.Command {
 // runLog copies the step's log to out. A step that never ran is an error
 // saying so.
 func runLog(_ context.Context, o planOptions, out io.Writer, path, step string) error {
-	p, err := loadPlan(path, o)
+	p, _, err := loadPlanStep(path, o, step)
 	if err != nil {
 		return err
-	}
-	if p.Step(step) == nil {
-		return &usageError{fmt.Sprintf("no step %q in %s; `bootstrap plan %s` lists them", step, path, path)}
 	}
 	f, err := os.Open(runner.LogPath(p.WorkDir, step))
 	if os.IsNotExist(err) {

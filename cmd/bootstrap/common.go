@@ -49,6 +49,20 @@ func loadPlan(path string, o planOptions) (*plan.Plan, error) {
 	return p, err
 }
 
+// loadPlanStep is loadPlan for commands about one step: an unknown step is
+// a usage error that says how to list them.
+func loadPlanStep(path string, o planOptions, step string) (*plan.Plan, *plan.Step, error) {
+	p, err := loadPlan(path, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := p.Step(step)
+	if s == nil {
+		return nil, nil, &usageError{fmt.Sprintf("no step %q in %s; `bootstrap plan %s` lists them", step, path, path)}
+	}
+	return p, s, nil
+}
+
 // loadPlanHost is loadPlan that also returns the host; with native set, a
 // target this host cannot build is an error before any work.
 func loadPlanHost(path string, o planOptions, native bool) (*plan.Plan, arch.Host, error) {
