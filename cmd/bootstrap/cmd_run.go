@@ -136,15 +136,21 @@ func newPrinter(out io.Writer, plain, verbose bool) progress.Printer {
 	return progress.NewPlain(out)
 }
 
-// reportFailures prints each failed step with the tail of its log.
+// reportFailures prints the tail of each failed step's log; main then
+// prints the one-line summary (step, exit status, log path) last, where a
+// porter's eye lands.
 func reportFailures(w io.Writer, f *runner.FailedError) {
 	for _, se := range f.Failed {
-		fmt.Fprintf(w, "\n%s\n", se.Error())
 		if len(se.Tail) > 0 {
-			fmt.Fprintf(w, "--- last %d lines of %s ---\n%s\n--- end of log ---\n", len(se.Tail), se.Log, strings.Join(se.Tail, "\n"))
+			fmt.Fprintf(w, "\n--- %s: last %d lines of %s ---\n%s\n--- end of log ---\n", se.Step, len(se.Tail), se.Log, strings.Join(se.Tail, "\n"))
 		}
 	}
 	if len(f.Skipped) > 0 {
 		fmt.Fprintf(w, "not run because of the failure: %s\n", strings.Join(f.Skipped, ", "))
+	}
+	if len(f.Failed) > 1 {
+		for _, se := range f.Failed {
+			fmt.Fprintln(w, se.Error())
+		}
 	}
 }

@@ -184,7 +184,7 @@ func TestFailure(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	logPath := filepath.Join(dir, ".bootstrap/chain/logs/data/make.log")
-	for _, want := range []string{"step data:make failed (exit 3), log: " + logPath, "--- last 40 lines of " + logPath, "line 60", "line 23\n"} {
+	for _, want := range []string{"step data:make failed (exit 3), log: " + logPath, "--- data:make: last 40 lines of " + logPath, "line 60", "line 23\n"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -259,3 +259,21 @@ func equal(a, b []string) bool {
 }
 
 func sleep(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }
+
+// TestGoBootstrapTooOld: a chain step that would build Go 1.22 with Go 1.19
+// fails before make.bash runs, naming the version it needs.
+func TestGoBootstrapTooOld(t *testing.T) {
+	dir := copyFixture(t, "goreq")
+	r := bs(t, dir, "run", "goreq.yaml")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"step go:make failed", "go 1.22.12 needs Go ≥ 1.20.6 to build (src/cmd/dist/notgo120.go)", "is go1.19.8", "requirement at goreq.yaml:18:9"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".bootstrap/goreq/make-bash-ran")); err == nil {
+		t.Error("make.bash ran although the bootstrap Go is too old")
+	}
+}
