@@ -51,10 +51,10 @@ func needE2E(t *testing.T) {
 	}
 }
 
-// TestDebianSeries unpacks each Debian source package with archive/tar,
+// TestE2EDebianSeries unpacks each Debian source package with archive/tar,
 // applies debian/patches/series with this package, and compares the tree
 // with what dpkg-source -x makes of the same .dsc.
-func TestDebianSeries(t *testing.T) {
+func TestE2EDebianSeries(t *testing.T) {
 	needE2E(t)
 	if _, err := exec.LookPath("dpkg-source"); err != nil {
 		t.Fatalf("BOOTSTRAP_E2E=1 needs dpkg-source (apt-get install dpkg-dev): %v", err)
