@@ -131,3 +131,13 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	}
 	l.Release()
 }
+
+func TestWriteFileAtomicMode(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := WriteFileAtomic(p, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, %v; want 0644", fi.Mode(), err)
+	}
+}
