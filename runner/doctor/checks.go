@@ -54,29 +54,52 @@ func checkTool(ctx context.Context, t recipe.Tool, env []string) Result {
 	return res
 }
 
-// checkPackage asks dpkg whether a Debian package is installed ("ii").
-func checkPackage(ctx context.Context, p recipe.Str) Result {
-	res := Result{Kind: "package", Name: p.Value, Pos: p.Pos}
+// checkPackages asks dpkg which of the packages are installed ("ii"), in
+// one dpkg-query for all of them: a recipe lists a hundred build
+// dependencies, and `run` checks them before every run, so one process per
+// package cost seconds on a rerun that has nothing to do.
+func checkPackages(ctx context.Context, pkgs []recipe.Str) []Result {
+	results := make([]Result, len(pkgs))
+	names := make([]string, len(pkgs))
+	for i, p := range pkgs {
+		results[i] = Result{Kind: "package", Name: p.Value, Pos: p.Pos}
+		names[i] = p.Value
+	}
 	dpkg, err := exec.LookPath("dpkg-query")
 	if err != nil {
-		res.Status, res.Detail = Unknown, "no dpkg-query: not a Debian system?"
-		return res
+		for i := range results {
+			results[i].Status, results[i].Detail = Unknown, "no dpkg-query: not a Debian system?"
+		}
+		return results
 	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, dpkg, "-W", "-f=${db:Status-Abbrev}|${Version}", "--", p.Value)
+	cmd := exec.CommandContext(ctx, dpkg, append([]string{"-W", "-f=${binary:Package}|${Package}|${db:Status-Abbrev}|${Version}\n", "--"}, names...)...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	status, version, _ := strings.Cut(string(out), "|")
+	// dpkg-query exits 1 when some name matches no package, and still
+	// prints the others; anything else is a failure to ask.
 	var exit *exec.ExitError
-	switch {
-	case err == nil && strings.HasPrefix(status, "ii"):
-		res.Status, res.Detail = OK, version
-	case err == nil || (errors.As(err, &exit) && strings.Contains(stderr.String(), "no packages found")):
-		res.Status, res.Detail = Missing, "not installed"
-	default:
-		res.Status, res.Detail = Unknown, fmt.Sprintf("dpkg-query: %v: %s", err, strings.TrimSpace(stderr.String()))
+	if err != nil && !(errors.As(err, &exit) && strings.Contains(stderr.String(), "no packages found")) {
+		for i := range results {
+			results[i].Status, results[i].Detail = Unknown, fmt.Sprintf("dpkg-query: %v: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		return results
 	}
-	return res
+	installed := map[string]string{} // name, with and without :arch → version
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, "|")
+		if len(f) == 4 && strings.HasPrefix(f[2], "ii") {
+			installed[f[0]], installed[f[1]] = f[3], f[3]
+		}
+	}
+	for i := range results {
+		if v, ok := installed[names[i]]; ok {
+			results[i].Status, results[i].Detail = OK, v
+		} else {
+			results[i].Status, results[i].Detail = Missing, "not installed"
+		}
+	}
+	return results
 }
 
 // checkDisk compares the free space on the work dir's file system with the

@@ -128,11 +128,8 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 		}
 		rep.Results = append(rep.Results, checkTool(ctx, t, opts.Env))
 	}
-	for _, p := range r.Host.Packages {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rep.Results = append(rep.Results, checkPackage(ctx, p))
+	if len(r.Host.Packages) > 0 {
+		rep.Results = append(rep.Results, checkPackages(ctx, r.Host.Packages)...)
 	}
 	if r.Host.Disk.Value != "" {
 		rep.Results = append(rep.Results, checkDisk(r.Host.Disk, opts.WorkDir))
