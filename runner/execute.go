@@ -165,7 +165,7 @@ func (s *scheduler) patch(ctx context.Context, st *plan.Step, log io.Writer) (an
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			return nil, err
 		}
-		if err := f.Materialize(ctx, src, dest, log); err != nil {
+		if err := f.Materialize(ctx, src, fresh, log); err != nil {
 			return nil, err
 		}
 	}

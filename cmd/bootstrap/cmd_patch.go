@@ -150,7 +150,7 @@ func unpackUnpatched(ctx context.Context, sources source.Set, st *plan.Step, par
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			return fresh, err
 		}
-		if err := f.Materialize(ctx, src, dest, io.Discard); err != nil {
+		if err := f.Materialize(ctx, src, fresh, io.Discard); err != nil {
 			return fresh, fmt.Errorf("unpack source at %s: %w", src.Pos, err)
 		}
 	}

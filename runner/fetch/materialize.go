@@ -16,13 +16,15 @@ import (
 	"github.com/porterkit/bootstrap/runner/unpack"
 )
 
-// Materialize unpacks src's cached file into dest (an existing empty
-// directory) with src.Strip, or copies it to dest/<file name> when it is not
-// an archive. The file is hashed while it is unpacked, in the same pass, so a
+// Materialize unpacks src's cached file at src.Dest inside tree with
+// src.Strip, or copies it to <dest>/<file name> when it is not an archive;
+// links are checked against the whole tree. The file is hashed while it is unpacked, in the same pass, so a
 // cache entry damaged on disk is caught: then dest is emptied, the entry
 // removed and an error returned. Any error names the file; dest is emptied
 // on error.
-func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, dest string, log io.Writer) error {
+func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
+	dest := filepath.Join(tree, src.Dest)
+	into := unpack.Dest{Root: tree, Sub: filepath.ToSlash(src.Dest)}
 	if log == nil {
 		log = io.Discard
 	}
@@ -52,10 +54,10 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, dest string,
 	case unpack.Zip:
 		// A zip needs random access: verify first, then unpack.
 		if _, err = io.Copy(io.Discard, br); err == nil && hex.EncodeToString(h.Sum(nil)) == src.SHA256 {
-			err = unpack.File(ctx, p, dest, src.Strip)
+			err = unpack.FileIn(ctx, p, into, src.Strip)
 		}
 	default:
-		err = unpack.Stream(ctx, br, name, dest, src.Strip)
+		err = unpack.StreamIn(ctx, br, name, into, src.Strip)
 		if err == nil {
 			// Hash whatever follows the archive's end too.
 			_, err = io.Copy(io.Discard, br)

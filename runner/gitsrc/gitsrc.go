@@ -228,7 +228,8 @@ func (f *Fetcher) fetchCommit(ctx context.Context, url, commit, ref string, log 
 // Materialize writes the tree of src.Commit (and its submodules, with
 // src.Submodules) from the cache into dest. It never fetches; errors name
 // the repository URL.
-func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, dest string, log io.Writer) error {
+func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
+	dest := filepath.Join(tree, src.Dest)
 	if !validCommit(src.Commit) {
 		return fmt.Errorf("git %s: commit %q is not a full 40-digit lowercase hash", src.Repo, src.Commit)
 	}
@@ -248,11 +249,12 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, dest string,
 	}
 	if src.Submodules {
 		err := f.eachSubmodule(ctx, src.Repo, c, func(sub plan.Source) error {
-			d := filepath.Join(dest, filepath.FromSlash(sub.Dest))
-			if err := os.MkdirAll(d, 0o755); err != nil {
+			// A submodule's dest is relative to its superproject.
+			sub.Dest = filepath.Join(src.Dest, filepath.FromSlash(sub.Dest))
+			if err := os.MkdirAll(filepath.Join(tree, sub.Dest), 0o755); err != nil {
 				return err
 			}
-			return f.Materialize(ctx, sub, d, log)
+			return f.Materialize(ctx, sub, tree, log)
 		})
 		if err != nil {
 			return err

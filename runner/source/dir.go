@@ -32,7 +32,11 @@ func (Dir) Fetch(ctx context.Context, src plan.Source, log io.Writer) error {
 // Materialize copies the tree into dest, keeping modes and symlinks, then
 // checks that the copy has the identity the plan was made with: a tree that
 // changed since then would otherwise be built under the old signature.
-func (Dir) Materialize(ctx context.Context, src plan.Source, dest string, log io.Writer) error {
+func (Dir) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
+	dest := filepath.Join(tree, src.Dest)
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return err
+	}
 	if err := CopyTree(ctx, src.Dir, dest); err != nil {
 		return err
 	}

@@ -19,9 +19,11 @@ type Fetcher interface {
 	// human-readable account to log and returns an error naming the URL or
 	// path on failure.
 	Fetch(ctx context.Context, src plan.Source, log io.Writer) error
-	// Materialize writes the source's pinned content into dest, an existing
-	// empty directory, honouring src.Strip. It must only write below dest.
-	Materialize(ctx context.Context, src plan.Source, dest string, log io.Writer) error
+	// Materialize writes the source's pinned content at src.Dest inside
+	// tree (the component's fresh source tree), honouring src.Strip. It
+	// must write nothing outside tree; links may point anywhere inside it,
+	// as a Debian tarball at debian/ links into the upstream tree.
+	Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error
 }
 
 // Set maps a source kind (url, git, dir, svn, hg) to its Fetcher.

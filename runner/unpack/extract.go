@@ -21,6 +21,9 @@ const maxLinkDepth = 40
 type extractor struct {
 	archive string
 	root    *os.Root
+	// prefix is where entries go inside root ("" for root itself); links
+	// are checked against root, so a link may point anywhere in the tree.
+	prefix string
 	// links maps each symlink created so far (clean path relative to dest)
 	// to its target, so that a path can be resolved as the kernel will.
 	links map[string]string
@@ -45,15 +48,28 @@ func (x *extractor) entryError(entry string, err error) error {
 	return fmt.Errorf("unpack %s: entry %q: %w", x.archive, entry, err)
 }
 
-func newExtractor(archive, dest string) (*extractor, error) {
-	if err := os.MkdirAll(dest, 0o755); err != nil {
+func newExtractor(archive string, dst Dest) (*extractor, error) {
+	prefix, err := name(dst.Sub, 0)
+	if err != nil {
+		return nil, fmt.Errorf("unpack %s into %q: %w", archive, dst.Sub, err)
+	}
+	if err := os.MkdirAll(dst.Root, 0o755); err != nil {
 		return nil, fmt.Errorf("unpack %s: %w", archive, err)
 	}
-	root, err := os.OpenRoot(dest)
+	root, err := os.OpenRoot(dst.Root)
 	if err != nil {
 		return nil, fmt.Errorf("unpack %s: %w", archive, err)
 	}
-	return &extractor{archive: archive, root: root, links: map[string]string{}, buf: make([]byte, 128<<10)}, nil
+	return &extractor{archive: archive, root: root, prefix: prefix, links: map[string]string{}, buf: make([]byte, 128<<10)}, nil
+}
+
+// name is the package's name function, placed under the prefix.
+func (x *extractor) name(entry string, strip int) (string, error) {
+	rel, err := name(entry, strip)
+	if rel == "" || err != nil || x.prefix == "" {
+		return rel, err
+	}
+	return x.prefix + "/" + rel, nil
 }
 
 func (x *extractor) close() {
@@ -267,7 +283,7 @@ func (x *extractor) hardlink(entry, rel, target string, strip int) error {
 	if rel == "" {
 		return nil
 	}
-	old, err := name(target, strip)
+	old, err := x.name(target, strip)
 	if err == nil && old == "" {
 		err = errors.New("stripped away")
 	}

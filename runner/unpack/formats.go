@@ -11,8 +11,8 @@ import (
 )
 
 // untar extracts a tar stream; on any error the extraction stops there.
-func untar(ctx context.Context, r io.Reader, archive, dest string, strip int) error {
-	x, err := newExtractor(archive, dest)
+func untar(ctx context.Context, r io.Reader, archive string, dst Dest, strip int) error {
+	x, err := newExtractor(archive, dst)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (x *extractor) tarEntry(tr *tar.Reader, h *tar.Header, strip int) error {
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		return x.entryError(h.Name, errors.New("device nodes and fifos are not allowed in a source archive"))
 	}
-	rel, err := name(h.Name, strip)
+	rel, err := x.name(h.Name, strip)
 	if err != nil {
 		return x.entryError(h.Name, err)
 	}
@@ -66,12 +66,12 @@ func (x *extractor) tarEntry(tr *tar.Reader, h *tar.Header, strip int) error {
 }
 
 // unzip extracts a zip archive, which needs random access to its directory.
-func unzip(ctx context.Context, r io.ReaderAt, size int64, archive, dest string, strip int) error {
+func unzip(ctx context.Context, r io.ReaderAt, size int64, archive string, dst Dest, strip int) error {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return fmt.Errorf("unpack %s: %w", archive, err)
 	}
-	x, err := newExtractor(archive, dest)
+	x, err := newExtractor(archive, dst)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func unzip(ctx context.Context, r io.ReaderAt, size int64, archive, dest string,
 const maxZipLink = 4096
 
 func (x *extractor) zipEntry(f *zip.File, strip int) error {
-	rel, err := name(f.Name, strip)
+	rel, err := x.name(f.Name, strip)
 	if err != nil {
 		return x.entryError(f.Name, err)
 	}

@@ -98,6 +98,20 @@ func Detect(head []byte) Format {
 // error wrapping ErrNotArchive when the file is not a supported archive, so
 // the caller can copy it instead; any other error names the archive.
 func File(ctx context.Context, archivePath, dest string, strip int) error {
+	return FileIn(ctx, archivePath, Dest{Root: dest}, strip)
+}
+
+// Dest is where an archive goes: Sub (a relative path, "" for Root itself)
+// inside Root. Nothing is written outside Root, and links are checked
+// against Root, not Sub: a Debian tarball unpacked at debian/ may link to
+// ../engine/…, as dpkg-source allows.
+type Dest struct {
+	Root string
+	Sub  string
+}
+
+// FileIn is File with the destination inside a larger tree.
+func FileIn(ctx context.Context, archivePath string, dest Dest, strip int) error {
 	f, err := os.Open(archivePath)
 	if err != nil {
 		return fmt.Errorf("unpack: %w", err)
@@ -115,7 +129,7 @@ func File(ctx context.Context, archivePath, dest string, strip int) error {
 		}
 		return unzip(ctx, f, st.Size(), archivePath, dest, strip)
 	}
-	return Stream(ctx, br, archivePath, dest, strip)
+	return StreamIn(ctx, br, archivePath, dest, strip)
 }
 
 // Stream unpacks a tar archive, compressed or not, read from r into dest. name
@@ -124,6 +138,11 @@ func File(ctx context.Context, archivePath, dest string, strip int) error {
 // may see zips use File. Stream does not read r past the end of the archive's
 // compressed stream in any guaranteed way: a caller hashing r must drain it.
 func Stream(ctx context.Context, r io.Reader, name, dest string, strip int) error {
+	return StreamIn(ctx, r, name, Dest{Root: dest}, strip)
+}
+
+// StreamIn is Stream with the destination inside a larger tree.
+func StreamIn(ctx context.Context, r io.Reader, name string, dest Dest, strip int) error {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(r, 1<<16)

@@ -155,7 +155,8 @@ func (s *SVN) Fetch(ctx context.Context, src plan.Source, log io.Writer) error {
 }
 
 // Materialize exports the cached working copy at src.Commit into dest.
-func (s *SVN) Materialize(ctx context.Context, src plan.Source, dest string, log io.Writer) error {
+func (s *SVN) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
+	dest := filepath.Join(tree, src.Dest)
 	wc := cacheDir(s.opts.CacheDir, "svn", src.Repo)
 	if !s.at(ctx, wc, src.Commit) {
 		if s.opts.Offline {
@@ -231,7 +232,8 @@ func (h *HG) Fetch(ctx context.Context, src plan.Source, log io.Writer) error {
 }
 
 // Materialize writes changeset src.Commit from the cached clone into dest.
-func (h *HG) Materialize(ctx context.Context, src plan.Source, dest string, log io.Writer) error {
+func (h *HG) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
+	dest := filepath.Join(tree, src.Dest)
 	repo := cacheDir(h.opts.CacheDir, "hg", src.Repo)
 	if !h.has(ctx, repo, src.Commit) {
 		if h.opts.Offline {
