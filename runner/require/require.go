@@ -121,11 +121,58 @@ func Version(ctx context.Context, tool string, env []string) (ToolVersion, error
 	if err != nil {
 		return ToolVersion{}, fmt.Errorf("%s %s: %w: %s", tool, args[0], err, firstLine(string(out)))
 	}
+	if isGoTool(path) && strings.Contains(string(out), "go version unknown") {
+		// Debian's gccgo-12 go tool prints "go version unknown"; the Go
+		// level it implements is recorded in its libgo.
+		return gccgoVersion(ctx, path, cmd.Env)
+	}
 	tv, err := ParseVersion(string(out))
 	if err != nil {
 		return ToolVersion{}, fmt.Errorf("%s %s: %w", tool, args[0], err)
 	}
 	tv.Path = path
+	return tv, nil
+}
+
+// gccgoLevelRE finds the version string libgo carries, "go1.18 gccgo".
+var gccgoLevelRE = regexp.MustCompile(`go1\.[0-9]+(\.[0-9]+)? gccgo`)
+
+// gccgoVersion finds the Go level of a gccgo go tool that does not know
+// its own version: it asks the tool for its compiler (go env GCCGO), asks
+// that compiler where libgo.so is, and reads "go1.N gccgo" from the
+// library. The result is parsed as if `go version` had printed it.
+func gccgoVersion(ctx context.Context, goTool string, env []string) (ToolVersion, error) {
+	run := func(name string, args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, name, args...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	fail := func(err error) (ToolVersion, error) {
+		return ToolVersion{}, fmt.Errorf("%s prints \"go version unknown\" and its gccgo's Go level could not be read: %w", goTool, err)
+	}
+	gccgo, err := run(goTool, "env", "GCCGO")
+	if err != nil || gccgo == "" {
+		return fail(fmt.Errorf("go env GCCGO: %v", err))
+	}
+	lib, err := run(gccgo, "-print-file-name=libgo.so")
+	if err != nil {
+		return fail(err)
+	}
+	data, err := os.ReadFile(lib)
+	if err != nil {
+		return fail(err)
+	}
+	m := gccgoLevelRE.Find(data)
+	if m == nil {
+		return fail(fmt.Errorf("no \"go1.N gccgo\" in %s", lib))
+	}
+	tv, err := ParseVersion("go version " + string(m))
+	if err != nil {
+		return fail(err)
+	}
+	tv.Path = goTool
+	tv.Line += " (from " + lib + ")"
 	return tv, nil
 }
 

@@ -212,3 +212,18 @@ func goEnv(t *testing.T, name string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestGccgoUnknownVersion: Debian's gccgo-12 go tool prints "go version
+// unknown"; its Go level must come from libgo.
+func TestGccgoUnknownVersion(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/go-12"); err != nil {
+		t.Skip("gccgo-12's go tool is not installed (apt-get install gccgo-12)")
+	}
+	tv, err := Version(context.Background(), "/usr/bin/go-12", os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tv.Go || tv.Compiler != "gccgo" || tv.Raw != "go1.18" || !strings.Contains(tv.Line, "libgo") {
+		t.Errorf("version %+v", tv)
+	}
+}
