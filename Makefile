@@ -50,9 +50,13 @@ dist:
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -ldflags='-s -w' -o $$out ./cmd/bootstrap || exit 1; \
 	done
 
+# The real chain (recipes/bookworm-docker.yaml): TestE2EBookwormDocker runs
+# scripts/e2e-chain.sh (seed the cache with apt-get source, doctor --install,
+# run --offline), then the no-op rerun and the SIGKILL-and-resume checks.
+# -p 1 streams the build's output as it happens.
 e2e: build
 	./scripts/deps.sh e2e
-	BOOTSTRAP_E2E=1 $(GO) test -count=1 -timeout 120m -run 'E2E' -v $(PKGS)
+	BOOTSTRAP_E2E=1 $(GO) test -p 1 -count=1 -timeout 120m -run 'E2E' -v $(PKGS)
 
 clean:
 	rm -rf bin dist
