@@ -53,22 +53,14 @@ unpack() {
 rm -rf "$work"
 mkdir -p "$work"
 
-# gccgo-boot:link (the recipe's wrapper: gccgo-12's go tool says "unknown")
+# gccgo-boot:link
 mkdir -p "$build/gccgo-boot/bin"
-libgo=$(ldd /usr/bin/go-12 | awk '$1 ~ /^libgo[.]so/ { print $3 }')
-v="go version $(grep -aom1 'go1[.][0-9.]* gccgo ([^)]*) [0-9.]*' "$libgo") $(/usr/bin/go-12 env GOOS)/$(/usr/bin/go-12 env GOARCH)"
-cat > "$build/gccgo-boot/bin/go" <<EOF
-#!/bin/sh
-if [ "\$#" = 1 ] && [ "\$1" = version ]; then echo '$v'; exit 0; fi
-exec /usr/bin/go-12 "\$@"
-EOF
-chmod +x "$build/gccgo-boot/bin/go"
-"$build/gccgo-boot/bin/go" version
+ln -sfn /usr/bin/go-12 "$build/gccgo-boot/bin/go"
 lap gccgo-boot
 
 # go:fetch+patch, go:make, go:check, go:install
 unpack 1d7a67929dccafeaf8a29e55985bc2b789e0499cb1a17100039f084e3238da2f 1 "$src/go"
-"$build/gccgo-boot/bin/go" version >/dev/null # the requires: check
+"$build/gccgo-boot/bin/go" version >/dev/null # the requires: check (bootstrap also reads libgo)
 goenv=(GOROOT_BOOTSTRAP="$build/gccgo-boot" GOCACHE="$build/go/gocache" GOROOT_FINAL="$prefix/go")
 step "$src/go/src" "${goenv[@]}" sh -e -c ./make.bash
 lap go:make
