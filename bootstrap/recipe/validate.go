@@ -186,45 +186,32 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 		errs.errorf(s.Pos, comp, "", "source gives %s; a source has exactly one origin (use sources: for several)", strings.Join(kinds, " and "))
 		return
 	}
-	pinErr := func(want string) {
-		errs.errorf(s.Pos, comp, "", "%s source is not pinned: add %s (run `bootstrap pin` to fill it in)", kinds[0], want)
+	// Each downloadable kind is pinned by one field of a known form.
+	pins := map[string]struct {
+		field      string
+		val        Str
+		form       *regexp.Regexp
+		add, which string
+	}{
+		"url": {"sha256", s.SHA256, hex64RE, "sha256: <hex digest>", "a 64-digit lowercase hex digest"},
+		"git": {"commit", s.Commit, commitRE, "commit: <full commit hash> (ref: alone can move)", "a full lowercase hex commit hash"},
+		"svn": {"revision", s.Revision, digitsRE, "revision: <number>", "a revision number"},
+		"hg":  {"changeset", s.Changeset, hgNodeRE, "changeset: <40-digit node id>", "a full 40-digit changeset id"},
 	}
-	badPin := func(v Str, field, want string) {
-		errs.errorf(v.Pos, comp, "", "%s %q is not %s", field, v.Value, want)
+	if pin, ok := pins[kinds[0]]; ok {
+		switch {
+		case pin.val.Value == "":
+			errs.errorf(s.Pos, comp, "", "%s source is not pinned: add %s (run `bootstrap pin` to fill it in)", kinds[0], pin.add)
+		case !pin.form.MatchString(pin.val.Value):
+			errs.errorf(pin.val.Pos, comp, "", "%s %q is not %s", pin.field, pin.val.Value, pin.which)
+		}
 	}
 	switch kinds[0] {
 	case "url":
-		switch {
-		case s.SHA256.Value == "":
-			pinErr("sha256: <hex digest>")
-		case !hex64RE.MatchString(s.SHA256.Value):
-			badPin(s.SHA256, "sha256", "a 64-digit lowercase hex digest")
-		}
 		for _, u := range s.URL {
 			if u.Value == "" {
 				errs.errorf(u.Pos, comp, "", "empty url")
 			}
-		}
-	case "git":
-		switch {
-		case s.Commit.Value == "":
-			pinErr("commit: <full commit hash> (ref: alone can move)")
-		case !commitRE.MatchString(s.Commit.Value):
-			badPin(s.Commit, "commit", "a full lowercase hex commit hash")
-		}
-	case "svn":
-		switch {
-		case s.Revision.Value == "":
-			pinErr("revision: <number>")
-		case !digitsRE.MatchString(s.Revision.Value):
-			badPin(s.Revision, "revision", "a revision number")
-		}
-	case "hg":
-		switch {
-		case s.Changeset.Value == "":
-			pinErr("changeset: <40-digit node id>")
-		case !hgNodeRE.MatchString(s.Changeset.Value):
-			badPin(s.Changeset, "changeset", "a full 40-digit changeset id")
 		}
 	case "dir":
 		if s.Strip != 0 {
