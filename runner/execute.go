@@ -156,27 +156,13 @@ func (s *scheduler) patch(ctx context.Context, st *plan.Step, log io.Writer) (an
 	if err := os.MkdirAll(fresh, 0o755); err != nil {
 		return nil, err
 	}
-	for _, src := range st.Sources {
-		f, err := s.opts.Sources.For(src)
-		if err != nil {
-			return nil, err
-		}
-		dest := filepath.Join(fresh, src.Dest)
-		if err := os.MkdirAll(dest, 0o755); err != nil {
-			return nil, err
-		}
-		if err := f.Materialize(ctx, src, fresh, log); err != nil {
-			return nil, err
-		}
+	if err := UnpackSources(ctx, s.opts.Sources, st, fresh, log); err != nil {
+		return nil, err
 	}
 	var records []any
-	for _, p := range st.Patches {
+	for _, p := range PatchesIn(st, fresh) {
 		if s.opts.ApplyPatch == nil {
 			return nil, errors.New("this build of bootstrap cannot apply patches")
-		}
-		// A series inside the source is read from the fresh tree.
-		if rel, err := filepath.Rel(st.SrcDir, p.Series); p.Series != "" && err == nil && !strings.HasPrefix(rel, "..") {
-			p.Series = filepath.Join(fresh, rel)
 		}
 		rec, err := s.opts.ApplyPatch(ctx, fresh, p, log)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/patch/patchwork"
 	"github.com/porterkit/bootstrap/runner/patch/recipeedit"
 	"github.com/porterkit/bootstrap/runner/source"
@@ -114,7 +115,7 @@ func runPatchEdit(ctx context.Context, o patchEditOptions, out io.Writer, path, 
 	if err != nil {
 		return fmt.Errorf("%s: component %s: %w", path, comp, err)
 	}
-	if err := patchwork.Edit(ctx, fresh, workTree, patchesIn(st, fresh)); err != nil {
+	if err := patchwork.Edit(ctx, fresh, workTree, runner.PatchesIn(st, fresh)); err != nil {
 		os.RemoveAll(workTree)
 		return fmt.Errorf("%s: component %s: cannot apply its patches in %s: %w", path, comp, workTree, err)
 	}
@@ -146,38 +147,11 @@ func unpackUnpatched(ctx context.Context, sources source.Set, st *plan.Step, par
 		if err := f.Fetch(ctx, src, io.Discard); err != nil {
 			return fresh, fmt.Errorf("fetch source at %s: %w", src.Pos, err)
 		}
-		dest := filepath.Join(fresh, src.Dest)
-		if err := os.MkdirAll(dest, 0o755); err != nil {
-			return fresh, err
-		}
-		if err := f.Materialize(ctx, src, fresh, io.Discard); err != nil {
-			return fresh, fmt.Errorf("unpack source at %s: %w", src.Pos, err)
-		}
+	}
+	if err := runner.UnpackSources(ctx, sources, st, fresh, io.Discard); err != nil {
+		return fresh, err
 	}
 	return fresh, nil
-}
-
-// patchesIn returns the step's patches with every series that lives inside
-// the component's source tree read from tree instead, as the patch step
-// does (the real source tree may not exist yet).
-func patchesIn(st *plan.Step, tree string) []plan.Patch {
-	out := append([]plan.Patch(nil), st.Patches...)
-	for i, p := range out {
-		if rel, ok := inSource(st, p); ok {
-			out[i].Series = filepath.Join(tree, rel)
-		}
-	}
-	return out
-}
-
-// inSource reports whether p is a series inside the component's source
-// tree, and its path relative to that tree.
-func inSource(st *plan.Step, p plan.Patch) (string, bool) {
-	if p.Series == "" {
-		return "", false
-	}
-	rel, err := filepath.Rel(st.SrcDir, p.Series)
-	return rel, err == nil && filepath.IsLocal(rel)
 }
 
 // runPatchSave writes the work tree's new commits as patch files, updates
@@ -253,7 +227,7 @@ func runPatchSave(ctx context.Context, o planOptions, out io.Writer, path, comp 
 func seriesFor(r *recipe.Recipe, st *plan.Step, comp string) (series string, add bool, err error) {
 	if n := len(st.Patches); n > 0 {
 		last := st.Patches[n-1]
-		if _, in := inSource(st, last); last.Series != "" && !in && last.Strip == 1 {
+		if _, in := runner.InSource(st, last); last.Series != "" && !in && last.Strip == 1 {
 			return last.Series, false, nil
 		}
 	}

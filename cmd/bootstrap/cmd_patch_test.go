@@ -9,6 +9,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner"
 )
 
 // git runs the git CLI in dir as a porter would, isolated from the
@@ -192,7 +193,7 @@ func TestSeriesFor(t *testing.T) {
 		t.Errorf("patchVersion without a usable var = %q, want local", v)
 	}
 	st := &plan.Step{SrcDir: "/w/src/go", Patches: []plan.Patch{debian}}
-	if got := patchesIn(st, "/tmp/fresh"); got[0].Series != "/tmp/fresh/debian/patches/series" || st.Patches[0].Series != debian.Series {
-		t.Errorf("patchesIn = %+v (step now %+v)", got, st.Patches)
+	if got := runner.PatchesIn(st, "/tmp/fresh"); got[0].Series != "/tmp/fresh/debian/patches/series" || st.Patches[0].Series != debian.Series {
+		t.Errorf("PatchesIn = %+v (step now %+v)", got, st.Patches)
 	}
 }
