@@ -9,7 +9,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -27,14 +26,21 @@ type extractor struct {
 	// links maps each symlink created so far (clean path relative to dest)
 	// to its target, so that a path can be resolved as the kernel will.
 	links map[string]string
+	// linksMayEscape keeps symlinks that point outside (see TreeOptions);
+	// they are left out of links' checks but still never followed.
+	linksMayEscape bool
 	// dirs are set to their final mode and mtime at the end, since creating
 	// entries inside a directory changes its mtime.
 	dirs []dirMeta
 	// parent caches the last parent directory opened, as archives list a
 	// directory's files together; this saves walking the path per entry.
-	parentName string
-	parent     *os.Root
-	buf        []byte
+	parent *dirHandle
+	// writers create the small files; queued holds the paths handed to
+	// them since they were last waited for, so that an entry of the same
+	// path waits for them instead of racing them.
+	writers *writers
+	queued  map[string]bool
+	buf     []byte
 }
 
 type dirMeta struct {
@@ -43,24 +49,58 @@ type dirMeta struct {
 	mtime time.Time
 }
 
-// entryError reports a refused or failed entry, naming archive and entry.
+// entryError reports a refused or failed entry, naming archive and entry,
+// unless err already names one (an error a writer met, passed on).
 func (x *extractor) entryError(entry string, err error) error {
-	return fmt.Errorf("unpack %s: entry %q: %w", x.archive, entry, err)
+	if _, ok := err.(*EntryError); ok {
+		return err
+	}
+	return &EntryError{Archive: x.archive, Entry: entry, Err: err}
 }
 
+// EntryError is an archive entry that was refused or could not be written.
+type EntryError struct {
+	Archive string // "" for a Tree
+	Entry   string // as the archive names it
+	Err     error
+}
+
+func (e *EntryError) Error() string {
+	if e.Archive == "" { // a Tree's: its caller names the source
+		return fmt.Sprintf("entry %q: %v", e.Entry, e.Err)
+	}
+	return fmt.Sprintf("unpack %s: entry %q: %v", e.Archive, e.Entry, e.Err)
+}
+
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// newExtractor starts writing into dst; archive names the archive in
+// errors ("" for a Tree, whose caller names its source).
 func newExtractor(archive string, dst Dest) (*extractor, error) {
+	op := "unpack " + archive
+	if archive == "" {
+		op = "write tree"
+	}
 	prefix, err := name(dst.Sub, 0)
 	if err != nil {
-		return nil, fmt.Errorf("unpack %s into %q: %w", archive, dst.Sub, err)
+		return nil, fmt.Errorf("%s into %q: %w", op, dst.Sub, err)
 	}
 	if err := os.MkdirAll(dst.Root, 0o755); err != nil {
-		return nil, fmt.Errorf("unpack %s: %w", archive, err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	root, err := os.OpenRoot(dst.Root)
 	if err != nil {
-		return nil, fmt.Errorf("unpack %s: %w", archive, err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	return &extractor{archive: archive, root: root, prefix: prefix, links: map[string]string{}, buf: make([]byte, 128<<10)}, nil
+	return &extractor{
+		archive: archive,
+		root:    root,
+		prefix:  prefix,
+		links:   map[string]string{},
+		writers: newWriters(archive),
+		queued:  map[string]bool{},
+		buf:     make([]byte, 128<<10),
+	}, nil
 }
 
 // name is the package's name function, placed under the prefix.
@@ -72,12 +112,25 @@ func (x *extractor) name(entry string, strip int) (string, error) {
 	return x.prefix + "/" + rel, nil
 }
 
+// close waits for the writers, removes any escaping link (after an error)
+// and closes what the extractor opened.
 func (x *extractor) close() {
+	x.writers.stop()
 	x.sweep()
 	if x.parent != nil {
-		x.parent.Close()
+		x.parent.release()
 	}
 	x.root.Close()
+}
+
+// settle waits for the writers when rel, a resolved path, was handed to them
+// and may not be written yet; it returns the first error they met.
+func (x *extractor) settle(rel string) error {
+	if !x.queued[rel] {
+		return x.writers.failed()
+	}
+	clear(x.queued)
+	return x.writers.wait()
 }
 
 // name turns an archive entry name into a clean path relative to dest with
@@ -138,9 +191,9 @@ func (x *extractor) resolve(base []string, rel string, depth int) ([]string, err
 	return cur, nil
 }
 
-// place resolves the parent directory of rel and returns an os.Root for it
-// (creating it if needed) and the entry's base name.
-func (x *extractor) place(rel string) (*os.Root, string, error) {
+// place resolves the parent directory of rel and returns it (created if
+// needed) and the entry's base name.
+func (x *extractor) place(rel string) (*dirHandle, string, error) {
 	dir, base := path.Split(rel)
 	parts, err := x.resolve(nil, dir, 0)
 	if err != nil {
@@ -150,27 +203,35 @@ func (x *extractor) place(rel string) (*os.Root, string, error) {
 	if parent == "" {
 		parent = "."
 	}
-	if x.parent != nil && x.parentName == parent {
+	if x.parent != nil && x.parent.name == parent {
 		return x.parent, base, nil
 	}
 	if x.parent != nil {
-		x.parent.Close()
+		x.parent.release()
 		x.parent = nil
 	}
-	if err := x.root.MkdirAll(parent, 0o755); err != nil {
-		return nil, "", err
+	// A file still queued at parent, or above it, must exist before it
+	// is refused as a directory or replaced.
+	for p := parent; p != "."; p = path.Dir(p) {
+		if x.queued[p] {
+			clear(x.queued)
+			if err := x.writers.wait(); err != nil {
+				return nil, "", err
+			}
+			break
+		}
 	}
-	r, err := x.root.OpenRoot(parent)
+	d, err := openDir(x.root, parent)
 	if err != nil {
 		return nil, "", err
 	}
-	x.parent, x.parentName = r, parent
-	return r, base, nil
+	x.parent = d
+	return d, base, nil
 }
 
-// clear removes whatever non-directory is at base so an entry can replace
+// makeRoom removes whatever non-directory is at base so an entry can replace
 // it, as tar does; it never writes through an existing link.
-func clear(r *os.Root, base string) error {
+func makeRoom(r *os.Root, base string) error {
 	st, err := r.Lstat(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -188,14 +249,18 @@ func (x *extractor) dir(entry, rel string, mode fs.FileMode, mtime time.Time) er
 	if rel == "" {
 		return nil
 	}
-	r, base, err := x.place(rel)
+	d, base, err := x.place(rel)
 	if err != nil {
 		return x.entryError(entry, err)
 	}
+	if err := x.settle(path.Join(d.name, base)); err != nil {
+		return err
+	}
+	r := d.root
 	st, err := r.Lstat(base)
 	switch {
 	case err == nil && !st.IsDir():
-		if err := clear(r, base); err != nil {
+		if err := makeRoom(r, base); err != nil {
 			return x.entryError(entry, err)
 		}
 		fallthrough
@@ -208,45 +273,41 @@ func (x *extractor) dir(entry, rel string, mode fs.FileMode, mtime time.Time) er
 	case err != nil:
 		return x.entryError(entry, err)
 	}
-	phys := path.Join(x.parentName, base)
+	phys := path.Join(d.name, base)
 	delete(x.links, phys)
 	x.dirs = append(x.dirs, dirMeta{phys, mode.Perm(), mtime})
 	return nil
 }
 
-func (x *extractor) file(entry, rel string, mode fs.FileMode, mtime time.Time, content io.Reader) error {
+// file creates a regular file of size bytes read from content: queued for
+// the writers when small, else streamed here.
+func (x *extractor) file(entry, rel string, mode fs.FileMode, mtime time.Time, size int64, content io.Reader) error {
 	if rel == "" {
 		return nil
 	}
-	r, base, err := x.place(rel)
+	d, base, err := x.place(rel)
 	if err != nil {
 		return x.entryError(entry, err)
 	}
-	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW
-	f, err := r.OpenFile(base, flags, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		if err := clear(r, base); err != nil {
+	phys := path.Join(d.name, base)
+	if err := x.settle(phys); err != nil {
+		return err
+	}
+	delete(x.links, phys)
+	if size < 0 || size > maxQueued {
+		if err := x.writers.perms.streamFile(d, base, mode, mtime, size, content, x.buf); err != nil {
 			return x.entryError(entry, err)
 		}
-		f, err = r.OpenFile(base, flags, 0o600)
+		return nil
 	}
+	buf := x.writers.buffer(int(size))
+	data, err := readFull(content, buf, int(size))
 	if err != nil {
+		x.writers.free <- buf[:0]
 		return x.entryError(entry, err)
 	}
-	delete(x.links, path.Join(x.parentName, base))
-	_, err = io.CopyBuffer(f, content, x.buf)
-	if err == nil {
-		err = f.Chmod(mode.Perm())
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && !mtime.IsZero() {
-		err = r.Chtimes(base, mtime, mtime)
-	}
-	if err != nil {
-		return x.entryError(entry, err)
-	}
+	x.writers.queue(writeJob{entry: entry, dir: d, base: base, mode: mode, mtime: mtime, data: data})
+	x.queued[phys] = true
 	return nil
 }
 
@@ -254,28 +315,25 @@ func (x *extractor) symlink(entry, rel, target string) error {
 	if rel == "" {
 		return nil
 	}
-	if path.IsAbs(target) {
-		return x.entryError(entry, fmt.Errorf("symlink to absolute path %s", target))
+	if err := x.checkLink(rel, target); err != nil {
+		return x.entryError(entry, err)
 	}
-	dir, _ := path.Split(rel)
-	parts, err := x.resolve(nil, dir, 0)
-	if err == nil {
-		_, err = x.resolve(parts, target, 0)
-	}
+	d, base, err := x.place(rel)
 	if err != nil {
-		return x.entryError(entry, fmt.Errorf("symlink to %s: %w", target, err))
+		return x.entryError(entry, err)
 	}
-	r, base, err := x.place(rel)
-	if err == nil {
-		err = clear(r, base)
+	phys := path.Join(d.name, base)
+	if err := x.settle(phys); err != nil {
+		return err
 	}
+	err = makeRoom(d.root, base)
 	if err == nil {
-		err = r.Symlink(target, base)
+		err = d.root.Symlink(target, base)
 	}
 	if err != nil {
 		return x.entryError(entry, err)
 	}
-	x.links[path.Join(x.parentName, base)] = target
+	x.links[phys] = target
 	return nil
 }
 
@@ -294,19 +352,45 @@ func (x *extractor) hardlink(entry, rel, target string, strip int) error {
 	if err != nil {
 		return x.entryError(entry, fmt.Errorf("hard link to %s: %w", target, err))
 	}
-	r, base, err := x.place(rel)
+	// The target may still be queued: wait for every file (hard links
+	// are rare in source archives).
+	clear(x.queued)
+	if err := x.writers.wait(); err != nil {
+		return err
+	}
+	d, base, err := x.place(rel)
 	if err == nil {
-		err = clear(r, base)
+		err = makeRoom(d.root, base)
 	}
 	if err != nil {
 		return x.entryError(entry, err)
 	}
 	// Link with paths relative to the root: both resolved above.
-	phys := path.Join(x.parentName, base)
+	phys := path.Join(d.name, base)
 	if err := x.root.Link(strings.Join(parts, "/"), phys); err != nil {
 		return x.entryError(entry, err)
 	}
 	delete(x.links, phys)
+	return nil
+}
+
+// checkLink returns an error when a symlink at rel to target would point
+// outside the destination, unless such links are allowed.
+func (x *extractor) checkLink(rel, target string) error {
+	if x.linksMayEscape {
+		return nil
+	}
+	if path.IsAbs(target) {
+		return fmt.Errorf("symlink to absolute path %s", target)
+	}
+	dir, _ := path.Split(rel)
+	parts, err := x.resolve(nil, dir, 0)
+	if err == nil {
+		_, err = x.resolve(parts, target, 0)
+	}
+	if err != nil {
+		return fmt.Errorf("symlink to %s: %w", target, err)
+	}
 	return nil
 }
 
@@ -317,16 +401,11 @@ func (x *extractor) hardlink(entry, rel, target string, strip int) error {
 func (x *extractor) sweep() error {
 	var first error
 	for name, target := range x.links {
-		dir, _ := path.Split(name)
-		parts, err := x.resolve(nil, dir, 0)
-		if err == nil {
-			_, err = x.resolve(parts, target, 0)
-		}
-		if err != nil {
+		if err := x.checkLink(name, target); err != nil {
 			x.root.Remove(name)
 			delete(x.links, name)
 			if first == nil {
-				first = x.entryError(name, fmt.Errorf("symlink to %s: %w", target, err))
+				first = x.entryError(name, err)
 			}
 		}
 	}
@@ -337,6 +416,9 @@ func (x *extractor) sweep() error {
 // first. Directories stay owner-rwx so that the tree can be patched and
 // removed.
 func (x *extractor) finish() error {
+	if err := x.writers.stop(); err != nil {
+		return err
+	}
 	if err := x.sweep(); err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (x *extractor) tarEntry(tr *tar.Reader, h *tar.Header, strip int) error {
 	}
 	switch h.Typeflag {
 	case tar.TypeReg, tar.TypeGNUSparse:
-		return x.file(h.Name, rel, mode, h.ModTime, tr)
+		return x.file(h.Name, rel, mode, h.ModTime, h.Size, tr)
 	case tar.TypeSymlink:
 		return x.symlink(h.Name, rel, h.Linkname)
 	case tar.TypeLink:
@@ -123,5 +123,9 @@ func (x *extractor) zipEntry(f *zip.File, strip int) error {
 		// Zips made on Windows carry no Unix mode.
 		perm = 0o644
 	}
-	return x.file(f.Name, rel, perm, f.Modified, rc)
+	size := int64(-1) // unknown: streamed
+	if f.UncompressedSize64 <= maxQueued {
+		size = int64(f.UncompressedSize64)
+	}
+	return x.file(f.Name, rel, perm, f.Modified, size, rc)
 }

@@ -6,8 +6,13 @@
 // it (an absolute or ".." path, a link whose target escapes, a path through a
 // symlink that escapes) or that is a device node or fifo makes the whole
 // extraction fail with an error naming the archive and the entry. Every write
-// goes through an os.Root, so even a check overlooked here cannot write
-// outside dest.
+// goes through an os.Root, or creates a file by a one-element name in a
+// directory opened through it, never following a symlink nor reusing a file
+// that is there: so even a check overlooked here cannot write outside dest.
+//
+// Small files are created by a few goroutines while the archive is read on
+// (see writers.go); an entry that could touch a file still queued waits
+// for it, so the tree is the one a sequential tar would leave.
 //
 // Regular files keep their permission bits (setuid, setgid and sticky bits
 // are dropped, since a source tree has no use for them and a porter may run

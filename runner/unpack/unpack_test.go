@@ -94,6 +94,8 @@ func compress(t *testing.T, format string, data []byte) []byte {
 			t.Fatal(err)
 		}
 		return out
+	default:
+		t.Fatalf("compress: unknown format %q", format)
 	}
 	return buf.Bytes()
 }
