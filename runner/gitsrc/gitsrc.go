@@ -233,7 +233,8 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 	if !validCommit(src.Commit) {
 		return fmt.Errorf("git %s: commit %q is not a full 40-digit lowercase hash", src.Repo, src.Commit)
 	}
-	repo, err := git.PlainOpen(RepoPath(f.opts.CacheDir, src.Repo))
+	repoPath := RepoPath(f.opts.CacheDir, src.Repo)
+	repo, err := git.PlainOpen(repoPath)
 	if err != nil {
 		return fmt.Errorf("git %s: not in the cache (fetch it first): %w", src.Repo, err)
 	}
@@ -244,7 +245,7 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 		}
 		return fmt.Errorf("git %s: commit %s is not in the cache (fetch it first): %w", src.Repo, src.Commit, err)
 	}
-	if err := checkout(ctx, c, dest); err != nil {
+	if err := checkout(ctx, repoPath, c, dest); err != nil {
 		return fmt.Errorf("git %s: checkout %s: %w", src.Repo, src.Commit, err)
 	}
 	if src.Submodules {

@@ -3,7 +3,10 @@ package gitsrc
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,5 +211,104 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := Resolve(context.Background(), t.TempDir(), fx.url, "v1", true, nil); !errors.Is(err, fetch.ErrMissingOffline) {
 		t.Errorf("offline resolve with empty cache: %v", err)
+	}
+}
+
+// TestCheckoutAsGit checks a commit out with bootstrap and with `git clone`
+// and compares the trees: contents, executable bits, symlinks (one
+// absolute, one climbing out, which git keeps as they are), empty and large
+// files, deep directories.
+func TestCheckoutAsGit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "up")
+	os.Mkdir(dir, 0o755)
+	gitCLI(t, dir, "init", "-q")
+	write(t, dir, "empty", "")
+	write(t, dir, "a/b/c/d/deep.go", "package d\n")
+	write(t, dir, "big.bin", strings.Repeat("0123456789abcdef", 1<<16)) // 1 MiB
+	write(t, dir, "tool.sh", "#!/bin/sh\n")
+	os.Chmod(filepath.Join(dir, "tool.sh"), 0o755)
+	os.Symlink("/usr/share/misc/config.guess", filepath.Join(dir, "config.guess"))
+	os.Symlink("../../outside", filepath.Join(dir, "a/b/up"))
+	os.Symlink("b/c", filepath.Join(dir, "a/in"))
+	for i := range 300 {
+		write(t, dir, fmt.Sprintf("many/f%03d", i), strings.Repeat("x", i))
+	}
+	gitCLI(t, dir, "add", "-A")
+	gitCLI(t, dir, "commit", "-qm", "tree")
+	commit := gitCLI(t, dir, "rev-parse", "HEAD")
+
+	f := New(Options{CacheDir: t.TempDir()})
+	src := plan.Source{Kind: "git", Repo: "file://" + dir, Commit: commit}
+	if err := f.Fetch(context.Background(), src, nil); err != nil {
+		t.Fatal(err)
+	}
+	ours := t.TempDir()
+	if err := f.Materialize(context.Background(), src, ours, nil); err != nil {
+		t.Fatal(err)
+	}
+	theirs := filepath.Join(t.TempDir(), "clone")
+	gitCLI(t, dir, "clone", "-q", dir, theirs)
+	os.RemoveAll(filepath.Join(theirs, ".git"))
+	want, got := describe(t, theirs), describe(t, ours)
+	for name, w := range want {
+		if g := got[name]; g != w {
+			t.Errorf("%s: %q, git gives %q", name, g, w)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("extra: %s", name)
+		}
+	}
+}
+
+// describe maps every path below dir to its type, permission bits and
+// content or link target.
+func describe(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			out[rel] = "symlink " + target
+			return err
+		case d.IsDir():
+			out[rel] = "dir"
+		default:
+			data, err := os.ReadFile(p)
+			out[rel] = fmt.Sprintf("file %v %x", info.Mode(), sha256.Sum256(data))
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestCheckoutCanceled: a canceled checkout returns the context's error
+// promptly, with its goroutines stopped.
+func TestCheckoutCanceled(t *testing.T) {
+	fx := newFixture(t)
+	f := New(Options{CacheDir: t.TempDir()})
+	src := plan.Source{Kind: "git", Repo: fx.url, Commit: fx.c2}
+	if err := f.Fetch(context.Background(), src, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := f.Materialize(ctx, src, t.TempDir(), nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
