@@ -65,6 +65,7 @@ type EntryError struct {
 	Err     error
 }
 
+// Error names the archive (when there is one), the entry and the cause.
 func (e *EntryError) Error() string {
 	if e.Archive == "" { // a Tree's: its caller names the source
 		return fmt.Sprintf("entry %q: %v", e.Entry, e.Err)
@@ -72,6 +73,7 @@ func (e *EntryError) Error() string {
 	return fmt.Sprintf("unpack %s: entry %q: %v", e.Archive, e.Entry, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *EntryError) Unwrap() error { return e.Err }
 
 // newExtractor starts writing into dst; archive names the archive in
