@@ -3,10 +3,8 @@ package gitsrc
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/internal/treetest"
 	"github.com/porterkit/bootstrap/runner/fetch"
 )
 
@@ -249,51 +248,9 @@ func TestCheckoutAsGit(t *testing.T) {
 	theirs := filepath.Join(t.TempDir(), "clone")
 	gitCLI(t, dir, "clone", "-q", dir, theirs)
 	os.RemoveAll(filepath.Join(theirs, ".git"))
-	want, got := describe(t, theirs), describe(t, ours)
-	for name, w := range want {
-		if g := got[name]; g != w {
-			t.Errorf("%s: %q, git gives %q", name, g, w)
-		}
+	for _, d := range treetest.Diff(treetest.Describe(t, theirs, treetest.Options{}), treetest.Describe(t, ours, treetest.Options{})) {
+		t.Error(d)
 	}
-	for name := range got {
-		if _, ok := want[name]; !ok {
-			t.Errorf("extra: %s", name)
-		}
-	}
-}
-
-// describe maps every path below dir to its type, permission bits and
-// content or link target.
-func describe(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			out[rel] = "symlink " + target
-			return err
-		case d.IsDir():
-			out[rel] = "dir"
-		default:
-			data, err := os.ReadFile(p)
-			out[rel] = fmt.Sprintf("file %v %x", info.Mode(), sha256.Sum256(data))
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestCheckoutCanceled: a canceled checkout returns the context's error

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/internal/treetest"
 	"github.com/ulikunitz/xz"
 )
 
@@ -76,7 +77,8 @@ func TestE2EDebianSeries(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("dpkg-source: %v\n%s", err, out)
 			}
-			if diffs := compareTrees(t, ref, ours); len(diffs) > 0 {
+			skipPC := treetest.Options{Skip: func(rel string) bool { return rel == ".pc" }}
+			if diffs := treetest.Diff(treetest.Describe(t, ref, skipPC), treetest.Describe(t, ours, skipPC)); len(diffs) > 0 {
 				t.Errorf("trees differ (%d differences):\n%s", len(diffs), strings.Join(diffs[:min(len(diffs), 30)], "\n"))
 			}
 		})
@@ -234,74 +236,4 @@ func writeFile(p string, r io.Reader, mode fs.FileMode) error {
 		return err
 	}
 	return os.Chmod(p, mode)
-}
-
-// compareTrees lists every difference in names, types, contents, symlink
-// targets and permission bits between want and got, ignoring quilt's .pc/.
-func compareTrees(t testing.TB, want, got string) []string {
-	t.Helper()
-	w, g := snapshot(t, want), snapshot(t, got)
-	var diffs []string
-	for name, wv := range w {
-		gv, ok := g[name]
-		switch {
-		case !ok:
-			diffs = append(diffs, "missing: "+name)
-		case gv != wv:
-			diffs = append(diffs, fmt.Sprintf("differs: %s (%s vs %s)", name, short(wv), short(gv)))
-		}
-	}
-	for name := range g {
-		if _, ok := w[name]; !ok {
-			diffs = append(diffs, "extra: "+name)
-		}
-	}
-	return diffs
-}
-
-func short(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
-}
-
-// snapshot describes every entry under dir as "type mode content".
-func snapshot(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel == ".pc" {
-			return filepath.SkipDir
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			out[rel] = "dir"
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			out[rel] = "symlink " + target
-		default:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			out[rel] = fmt.Sprintf("file %o %s", info.Mode().Perm(), data)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

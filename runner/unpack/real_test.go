@@ -2,13 +2,12 @@ package unpack
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/porterkit/bootstrap/internal/treetest"
 )
 
 // debianGoTarball is Go 1.19.8's source as Debian ships it (byte-identical
@@ -33,64 +32,15 @@ func TestGoTarballAsTar(t *testing.T) {
 	if out, err := exec.Command("tar", "xzf", debianGoTarball, "--strip-components=1", "-C", theirs).CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v: %s", err, out)
 	}
-	want, got := describeTree(t, theirs), describeTree(t, ours)
+	want := treetest.Describe(t, theirs, treetest.Options{MTimes: true})
 	if len(want) < 10000 {
 		t.Fatalf("tar unpacked only %d entries", len(want))
 	}
-	bad := 0
-	for name, w := range want {
-		if g, ok := got[name]; !ok {
-			t.Errorf("missing: %s", name)
-			bad++
-		} else if g != w {
-			t.Errorf("%s: %s, tar gives %s", name, g, w)
-			bad++
+	diffs := treetest.Diff(want, treetest.Describe(t, ours, treetest.Options{MTimes: true}))
+	for i, d := range diffs {
+		if i == 10 {
+			t.Fatalf("and %d more differences", len(diffs)-i)
 		}
-		if bad > 10 {
-			t.Fatal("too many differences")
-		}
+		t.Error(d)
 	}
-	for name := range got {
-		if _, ok := want[name]; !ok {
-			t.Errorf("extra: %s", name)
-		}
-	}
-}
-
-// describeTree maps every path below dir to its type, permission bits,
-// mtime and content hash or link target.
-func describeTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fmt.Sprintf("%v %d", info.Mode(), info.ModTime().Unix())
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			desc = "symlink to " + target
-		case d.Type().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" sha256 %x", sha256.Sum256(data))
-		}
-		out[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
