@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/internal/treetest"
 	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/internal/treetest"
 )
 
 // gitCLI runs the git CLI in dir and returns its trimmed output.

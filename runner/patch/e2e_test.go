@@ -19,7 +19,7 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/internal/treetest"
+	"github.com/porterkit/bootstrap/runner/internal/treetest"
 	"github.com/ulikunitz/xz"
 )
 

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/porterkit/bootstrap/internal/treetest"
+	"github.com/porterkit/bootstrap/runner/internal/treetest"
 )
 
 // debianGoTarball is Go 1.19.8's source as Debian ships it (byte-identical
