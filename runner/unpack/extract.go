@@ -131,6 +131,12 @@ func (x *extractor) settle(rel string) error {
 	if !x.queued[rel] {
 		return x.writers.failed()
 	}
+	return x.drain()
+}
+
+// drain waits until every queued file is written and returns the first
+// error the writers met.
+func (x *extractor) drain() error {
 	clear(x.queued)
 	return x.writers.wait()
 }
@@ -216,8 +222,7 @@ func (x *extractor) place(rel string) (*dirHandle, string, error) {
 	// is refused as a directory or replaced.
 	for p := parent; p != "."; p = path.Dir(p) {
 		if x.queued[p] {
-			clear(x.queued)
-			if err := x.writers.wait(); err != nil {
+			if err := x.drain(); err != nil {
 				return nil, "", err
 			}
 			break
@@ -356,8 +361,7 @@ func (x *extractor) hardlink(entry, rel, target string, strip int) error {
 	}
 	// The target may still be queued: wait for every file (hard links
 	// are rare in source archives).
-	clear(x.queued)
-	if err := x.writers.wait(); err != nil {
+	if err := x.drain(); err != nil {
 		return err
 	}
 	d, base, err := x.place(rel)
