@@ -2,6 +2,7 @@ package plan
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/expand"
 	"github.com/porterkit/bootstrap/bootstrap/quilt"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 	"github.com/porterkit/bootstrap/bootstrap/treehash"
@@ -42,6 +44,9 @@ type Options struct {
 	Jobs int
 	// Getenv reads the caller's environment for ${{ env.NAME }}.
 	Getenv func(string) (string, bool)
+	// Executor holds what the place run steps execute in adds to their
+	// signatures (a root file system's package set); nil on the host.
+	Executor map[string]string
 	// SkipContentHashes leaves dir-source and patch digests empty, for
 	// `validate`, which must not read large trees.
 	SkipContentHashes bool
@@ -56,6 +61,12 @@ func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	c.tgt = target
+	if _, err := HostPackages(r, opts.Host, target); err != nil {
+		var el recipe.ErrorList
+		if errors.As(err, &el) {
+			c.errs = append(c.errs, el...)
+		}
+	}
 	for _, comp := range r.Components {
 		c.comps[comp.Name.Value] = comp
 	}
@@ -71,6 +82,11 @@ func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
 	}
 	for _, s := range p.Steps {
 		s.Inputs["format"] = signatureFormat
+		if s.Kind == KindRun {
+			for k, v := range opts.Executor {
+				s.Inputs[k] = v
+			}
+		}
 		for _, d := range s.Deps {
 			s.Inputs["after "+d] = p.byID[d].Signature
 		}
@@ -321,7 +337,7 @@ func (x *scope) source(s *recipe.Source) Source {
 		src.Repo, src.Commit = x.plain(s.HG), s.Changeset.Value
 		src.Identity = "hg:" + src.Commit
 	case "dir":
-		src.Dir = x.path(s.Dir, x.c.r.Dir())
+		src.Dir = x.path(s.Dir, x.c.r.DirOf(s.Dir))
 		if x.c.opts.SkipContentHashes {
 			break
 		}
@@ -340,9 +356,9 @@ func (x *scope) patch(p *recipe.Patch) Patch {
 	out := Patch{Strip: p.Strip, Fuzz: p.Fuzz, Pos: p.Pos}
 	str := p.File
 	if p.File.Value != "" {
-		out.File = x.path(p.File, x.c.r.Dir())
+		out.File = x.path(p.File, x.c.r.DirOf(p.File))
 	} else {
-		out.Series = x.path(p.Series, x.c.r.Dir())
+		out.Series = x.path(p.Series, x.c.r.DirOf(p.Series))
 		str = p.Series
 	}
 	file := out.File + out.Series
@@ -412,3 +428,32 @@ func orDefault(s, def string) string {
 const jobsPlaceholder = "${{ jobs }}"
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// HostPackages expands the recipe's host.packages for a build of target on
+// host. Only ${{ host.* }} and ${{ target.* }} may appear there: a package
+// that must match the machine's kernel rather than the userland the chain
+// is built in is written like containerd:${{ host.debarch }} (on an
+// emulated run, that installs the host's own containerd into the target's
+// root file system, where it runs natively).
+func HostPackages(r *recipe.Recipe, host arch.Host, target arch.Target) ([]recipe.Str, error) {
+	var errs recipe.ErrorList
+	out := make([]recipe.Str, 0, len(r.Host.Packages))
+	for _, p := range r.Host.Packages {
+		v, err := expand.Plain(p.Value, func(name string) (string, error) {
+			switch {
+			case strings.HasPrefix(name, "host."):
+				return fromMap("host", strings.TrimPrefix(name, "host."), host.Vars())
+			case strings.HasPrefix(name, "target."):
+				return fromMap("target", strings.TrimPrefix(name, "target."), target.Vars())
+			}
+			return "", fmt.Errorf("host.packages may only use ${{ host.* }} and ${{ target.* }}, not ${{ %s }}", name)
+		})
+		if err != nil {
+			errs = append(errs, &recipe.Error{Pos: p.Pos, Msg: err.Error()})
+			continue
+		}
+		p.Value = v
+		out = append(out, p)
+	}
+	return out, errs.Err()
+}

@@ -27,17 +27,30 @@ func Load(path string) (*Recipe, error) {
 // Parse decodes and validates a recipe held in memory; path is used for
 // positions and to resolve relative patch and dir paths.
 func Parse(path string, data []byte) (*Recipe, error) {
-	d := &decoder{file: path, lines: bytes.Split(data, []byte("\n"))}
-	r, ok := d.document(data)
+	r, errs, ok := parse(path, data, nil)
 	if ok {
 		// Validation runs even after decoding problems, so that every
 		// problem in the file is reported in one go.
-		validate(r, &d.errs)
+		validate(r, &errs)
 	}
-	if err := d.errs.Err(); err != nil {
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// parse decodes one file and, when it extends a base recipe, the base
+// (recursively; chain holds the files already on the way, to catch a
+// cycle), merged under it. It does not validate.
+func parse(path string, data []byte, chain []string) (*Recipe, ErrorList, bool) {
+	d := &decoder{file: path, lines: bytes.Split(data, []byte("\n"))}
+	r, ok := d.document(data)
+	if ok && r.Extends.Value != "" {
+		if base, ok := d.base(r, chain); ok {
+			r = merge(base, r)
+		}
+	}
+	return r, d.errs, ok
 }
 
 // decoder turns yaml.v3 nodes into typed recipe values, collecting errors
@@ -87,6 +100,7 @@ func (d *decoder) document(data []byte) (r *Recipe, ok bool) {
 				d.errorf(v, "unsupported schema %q: this bootstrap reads schema 1", s.Value)
 			}
 		},
+		"extends":     func(k, v *yaml.Node) { r.Extends = d.str(v) },
 		"name":        func(k, v *yaml.Node) { r.Name = d.str(v) },
 		"description": func(k, v *yaml.Node) { r.Description = d.str(v) },
 		"targets":     func(k, v *yaml.Node) { r.Targets = d.strList(v, false) },
@@ -101,7 +115,7 @@ func (d *decoder) document(data []byte) (r *Recipe, ok bool) {
 	if r.Name.Value == "" && root.Kind == yaml.MappingNode {
 		d.errorf(root, "the recipe has no name: add `name: …`")
 	}
-	if !hasComponents && root.Kind == yaml.MappingNode {
+	if !hasComponents && r.Extends.Value == "" && root.Kind == yaml.MappingNode {
 		d.errorf(root, "the recipe has no components")
 	}
 	return r, root.Kind == yaml.MappingNode
@@ -284,6 +298,7 @@ func (d *decoder) host(n *yaml.Node) Host {
 		"memory":   func(k, v *yaml.Node) { h.Memory = d.str(v) },
 		"kernel":   func(k, v *yaml.Node) { h.Kernel = d.strList(v, false) },
 		"binfmt":   func(k, v *yaml.Node) { h.Binfmt = d.strList(v, false) },
+		"suite":    func(k, v *yaml.Node) { h.Suite = d.str(v) },
 	})
 	return h
 }

@@ -72,6 +72,10 @@ type Recipe struct {
 	// File is the path the recipe was loaded from; relative patch and dir
 	// paths are resolved against its directory.
 	File string
+	// Extends names a base recipe (relative to this file) whose
+	// components, vars, env and host needs this one starts from; see
+	// merge for how the two combine.
+	Extends Str
 	// Name identifies the recipe; it names the default work dir.
 	Name Str
 	// Description is one line shown by `bootstrap list`.
@@ -105,6 +109,9 @@ type Host struct {
 	// Binfmt lists binfmt_misc handlers that must be registered, like
 	// qemu-ppc64le.
 	Binfmt []Str
+	// Suite is the Debian release an emulated run's root file system is
+	// made of (default bookworm). Packages are installed in it.
+	Suite Str
 }
 
 // Tool is a program that must be on PATH. Written either as a bare name or as

@@ -218,7 +218,7 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 			errs.errorf(s.StripPos, comp, "", "strip: applies to archives, not to dir: sources")
 		}
 		if p := s.Dir.Value; !strings.Contains(p, "${{") {
-			if fi, err := os.Stat(resolve(r, p)); err != nil || !fi.IsDir() {
+			if fi, err := os.Stat(resolveIn(r.DirOf(s.Dir), p)); err != nil || !fi.IsDir() {
 				errs.errorf(s.Dir.Pos, comp, "", "dir %q does not exist or is not a directory", p)
 			}
 		}
@@ -253,7 +253,7 @@ func validatePatch(r *Recipe, comp string, p *Patch, errs *ErrorList) {
 	if strings.Contains(f.Value, "${{") {
 		return // resolved and checked when the plan is compiled
 	}
-	if fi, err := os.Stat(resolve(r, f.Value)); err != nil || fi.IsDir() {
+	if fi, err := os.Stat(resolveIn(r.DirOf(f), f.Value)); err != nil || fi.IsDir() {
 		errs.errorf(f.Pos, comp, "", "patch file %q not found (paths are relative to the recipe's directory)", f.Value)
 	}
 }
@@ -299,11 +299,13 @@ func checkCycles(r *Recipe, byName map[string]*Component, errs *ErrorList) {
 // directory.
 func (r *Recipe) Resolve(p string) string { return resolve(r, p) }
 
-func resolve(r *Recipe, p string) string {
+func resolve(r *Recipe, p string) string { return resolveIn(r.Dir(), p) }
+
+func resolveIn(dir, p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(filepath.Dir(r.File), p)
+	return filepath.Join(dir, p)
 }
 
 func componentNames(r *Recipe) []string {
