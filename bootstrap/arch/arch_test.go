@@ -12,7 +12,7 @@ var want = []struct {
 	bits                                                                        int
 }{
 	{"amd64", "amd64", "", "", "", "x86_64", "amd64", "x86_64-linux-gnu", "linux/amd64", "go1", 64},
-	{"386", "386", "", "sse2", "", "i686", "i386", "i386-linux-gnu", "linux/386", "go1", 32},
+	{"386", "386", "", "softfloat", "", "i686", "i386", "i386-linux-gnu", "linux/386", "go1", 32},
 	{"arm64", "arm64", "", "", "", "aarch64", "arm64", "aarch64-linux-gnu", "linux/arm64", "go1.5", 64},
 	{"armhf", "arm", "7", "", "", "armv7l", "armhf", "arm-linux-gnueabihf", "linux/arm/v7", "go1", 32},
 	{"armel", "arm", "5", "", "", "armv5tel", "armel", "arm-linux-gnueabi", "linux/arm/v5", "go1", 32},

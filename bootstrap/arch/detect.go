@@ -261,12 +261,12 @@ func (h Host) CanBuild(t Target) error {
 	kernelTarget, _ := Lookup(h.Kernel)
 	switch {
 	case family(t.ELFMachine) == family(kernelTarget.ELFMachine) && t.Bits <= h.KernelBits:
-		e.Hint = fmt.Sprintf("this %s kernel runs %s binaries: build inside a %s chroot or container (debootstrap --arch=%s)", h.Kernel, t.Name, t.Name, t.DebArch)
+		e.Hint = fmt.Sprintf("this %s kernel runs %s binaries: add --emulate to run the steps in a %s root file system (bootstrap builds it with mmdebstrap --arch=%s), or build in such a chroot yourself", h.Kernel, t.Name, t.DebArch, t.DebArch)
 		if t.Bits < h.KernelBits {
 			e.Hint += " under `linux32`, so that uname -m agrees"
 		}
 	default:
-		e.Hint = fmt.Sprintf("run on a %s machine, or in a %s chroot through qemu-user-static (binfmt_misc handler %s)", t.Name, t.Name, t.QEMU)
+		e.Hint = fmt.Sprintf("run on a %s machine, or here with --emulate: the steps then run in a %s root file system through qemu-user (binfmt_misc handler %s; `bootstrap doctor --install --emulate RECIPE` sets it up)", t.Name, t.DebArch, t.QEMU)
 	}
 	return e
 }
@@ -313,11 +313,10 @@ func (h Host) Go(goVersion string) GoSettings {
 			g.GOARM = fmt.Sprint(lvl)
 		}
 	case "386":
-		if c.X86 && !c.SSE2 {
-			g.GO386 = "softfloat"
-			if !newest && minor <= 15 {
-				g.GO386 = "387"
-			}
+		if c.X86 && c.SSE2 {
+			g.GO386 = "sse2"
+		} else if !newest && minor <= 15 {
+			g.GO386 = "387" // Go before 1.16 spelled softfloat "387"
 		}
 	case "ppc64le":
 		switch {
@@ -328,4 +327,15 @@ func (h Host) Go(goVersion string) GoSettings {
 		}
 	}
 	return g
+}
+
+// KernelRuns reports whether this host's kernel can execute t's binaries
+// without an emulator: the same CPU family, no wider than the kernel (an
+// x86_64 kernel runs i386 binaries, an arm64 kernel armhf ones). It cannot
+// see a kernel built without its 32-bit compatibility layer (IA32
+// emulation, AArch32 support); the emulated run's first step would then
+// fail to start its shell, with a message naming binfmt_misc.
+func (h Host) KernelRuns(t Target) bool {
+	k, ok := Lookup(h.Kernel)
+	return ok && family(t.ELFMachine) == family(k.ELFMachine) && t.Bits <= h.KernelBits
 }

@@ -183,7 +183,7 @@ func TestCanBuild(t *testing.T) {
 	}
 	var nn *NotNativeError
 	err = h.CanBuild(mustLookup(t, "armhf"))
-	if !errors.As(err, &nn) || !strings.Contains(err.Error(), "debootstrap --arch=armhf") || !strings.Contains(err.Error(), "linux32") {
+	if !errors.As(err, &nn) || !strings.Contains(err.Error(), "mmdebstrap --arch=armhf") || !strings.Contains(err.Error(), "linux32") {
 		t.Errorf("armhf on arm64: %v", err)
 	}
 	err = h.CanBuild(mustLookup(t, "ppc64le"))

@@ -24,7 +24,11 @@ var table = []Target{
 		Bits: 64, ELFMachine: elf.EM_X86_64, ELFData: elf.ELFDATA2LSB, QEMU: "qemu-x86_64",
 	},
 	{
-		Name: "386", GOARCH: "386", GO386: "sse2",
+		// GO386 is the baseline for Go ≥ 1.16: Debian's i386 port
+		// targets i686, which need not have SSE2, so x87 floating point
+		// ("softfloat"; before Go 1.16 the same setting was spelled
+		// "387"). Host.Go raises it to sse2 on a CPU that has SSE2.
+		Name: "386", GOARCH: "386", GO386: "softfloat",
 		UnameM: []string{"i686", "i586", "i486", "i386"}, DebArch: "i386",
 		Triplet: "i386-linux-gnu", Platform: "linux/386", FirstGo: "go1",
 		Bits: 32, ELFMachine: elf.EM_386, ELFData: elf.ELFDATA2LSB, QEMU: "qemu-i386",
