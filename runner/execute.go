@@ -15,6 +15,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/execstep"
+	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/state"
 )
 
@@ -202,7 +203,7 @@ func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log
 		if s.opts.CheckRequirement == nil {
 			return errors.New("this build of bootstrap cannot check requires:")
 		}
-		if err := s.opts.CheckRequirement(ctx, r, st.Env); err != nil {
+		if err := s.opts.CheckRequirement(ctx, r, st.Env, s.opts.Executor); err != nil {
 			return fmt.Errorf("requirement at %s: %w", r.Pos, err)
 		}
 	}
@@ -212,7 +213,10 @@ func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log
 	// this run dies and leaves them behind; it is not part of the
 	// signature.
 	env := append(append([]string(nil), st.Env...), "BOOTSTRAP_BUILD="+build)
-	return execstep.Run(ctx, execstep.Command{
+	if _, host := s.opts.Executor.(executor.Host); !host {
+		fmt.Fprintf(log, "# runs in: %s\n", s.opts.Executor.Name())
+	}
+	return s.opts.Executor.Run(ctx, execstep.Command{
 		Script: st.Script, Shell: st.Shell, Dir: st.Dir, Env: env, Output: log,
 		OnLine:  func(line string) { s.opts.Printer.StepLine(st.ID, line) },
 		Started: func(pid int) { recordGroup(pgfile, pid, build) },

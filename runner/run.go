@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/progress"
 	"github.com/porterkit/bootstrap/runner/source"
 	"github.com/porterkit/bootstrap/runner/state"
@@ -37,8 +38,12 @@ type Options struct {
 	// ApplyPatch applies one patch entry to tree and returns a record of
 	// how it applied (stored in the checkpoint).
 	ApplyPatch func(ctx context.Context, tree string, p plan.Patch, log io.Writer) (any, error)
-	// CheckRequirement checks a version requirement before a step runs.
-	CheckRequirement func(ctx context.Context, r plan.Requirement, env []string) error
+	// CheckRequirement checks a version requirement before a step runs,
+	// with the tool looked up and run where the step will run.
+	CheckRequirement func(ctx context.Context, r plan.Requirement, env []string, place executor.Executor) error
+	// Executor runs the run steps' commands; nil means this host. Its
+	// Inputs must have been given to plan.Compile.
+	Executor executor.Executor
 }
 
 // Summary is what a run did.
@@ -104,6 +109,9 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	defer opts.Printer.Close()
 	if len(toRun) == 0 {
 		return sum, nil
+	}
+	if opts.Executor == nil {
+		opts.Executor = executor.Host{}
 	}
 	s := &scheduler{p: p, opts: opts, store: store, statuses: index(statuses)}
 	return sum, s.run(ctx, toRun)

@@ -18,6 +18,9 @@ import (
 
 // Command is one script to run.
 type Command struct {
+	// Argv, when set, is run instead of the shell with Script: an executor
+	// that must enter another place first wraps the shell in it.
+	Argv   []string
 	Script string
 	// Shell is "sh" or "bash".
 	Shell string
@@ -33,6 +36,18 @@ type Command struct {
 	// shell runs; Ended when it and its group are gone.
 	Started func(pid int)
 	Ended   func()
+	// Unshare lists namespaces (syscall.CLONE_NEW*) the process gets new
+	// copies of; with CLONE_NEWNS its mounts are private to it.
+	Unshare uintptr
+}
+
+// Argv is the shell command line that runs script: /bin/sh -e -c, or bash
+// with pipefail.
+func Argv(script, shell string) []string {
+	if shell == "bash" {
+		return []string{"/bin/bash", "-e", "-o", "pipefail", "-c", script}
+	}
+	return []string{"/bin/sh", "-e", "-c", script}
 }
 
 // ExitError is a script that ran and exited non-zero (or was killed).
@@ -52,14 +67,14 @@ func (e *ExitError) Error() string {
 // script failed, ctx.Err() when it was cancelled (after killing the whole
 // process group), and other errors when it could not start.
 func Run(ctx context.Context, c Command) error {
-	argv := []string{"/bin/sh", "-e", "-c", c.Script}
-	if c.Shell == "bash" {
-		argv = []string{"/bin/bash", "-e", "-o", "pipefail", "-c", c.Script}
+	argv := c.Argv
+	if len(argv) == 0 {
+		argv = Argv(c.Script, c.Shell)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = c.Env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Unshareflags: c.Unshare}
 	out := c.Output
 	if c.OnLine != nil {
 		out = io.MultiWriter(out, &lineSplitter{fn: c.OnLine})

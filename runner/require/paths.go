@@ -1,9 +1,11 @@
 package require
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -31,6 +33,37 @@ func LookPath(tool string, env []string) (string, error) {
 	}
 	return "", fmt.Errorf("tool %s not found on PATH=%s", tool, path)
 }
+
+// Place is where a tool is looked up and run: this host, or the root file
+// system an executor runs steps in. Version checks go through it so that
+// they see exactly the programs the step will see.
+type Place interface {
+	// Output runs argv with env and returns stdout and stderr.
+	Output(ctx context.Context, argv, env []string) ([]byte, error)
+	// LookPath finds a program on env's PATH.
+	LookPath(ctx context.Context, name string, env []string) (string, error)
+	// ReadFile reads a file.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+}
+
+// Local is this host as a Place.
+type Local struct{}
+
+// Output implements Place.
+func (Local) Output(ctx context.Context, argv, env []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Dir = os.TempDir()
+	return cmd.CombinedOutput()
+}
+
+// LookPath implements Place.
+func (Local) LookPath(ctx context.Context, name string, env []string) (string, error) {
+	return LookPath(name, env)
+}
+
+// ReadFile implements Place.
+func (Local) ReadFile(ctx context.Context, path string) ([]byte, error) { return os.ReadFile(path) }
 
 // executable returns nil when p is a regular file with an execute bit.
 func executable(p string) error {

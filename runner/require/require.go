@@ -10,8 +10,6 @@ package require
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -49,12 +47,12 @@ func (e *UnmetError) Error() string {
 	return fmt.Sprintf("%s; %s is %s", e.Why, e.Tool, e.Have)
 }
 
-// Check runs r.Tool in the environment env (its PATH is used to find a bare
+// Check runs r.Tool, in place, in the environment env (its PATH is used to find a bare
 // tool name) and returns an *UnmetError when the version does not satisfy
 // r.Constraint, or another error when the version or the source tree
 // cannot be read.
-func Check(ctx context.Context, r plan.Requirement, env []string) error {
-	tv, err := Version(ctx, r.Tool, env)
+func Check(ctx context.Context, r plan.Requirement, env []string, place Place) error {
+	tv, err := Version(ctx, r.Tool, env, place)
 	if err != nil {
 		return err
 	}
@@ -98,11 +96,14 @@ type ToolVersion struct {
 	Compiler string
 }
 
-// Version runs tool (a path, or a name looked up on env's PATH) and parses
-// its version. It returns an error naming the tool when it cannot be found
-// or run or prints no version.
-func Version(ctx context.Context, tool string, env []string) (ToolVersion, error) {
-	path, err := LookPath(tool, env)
+// Version runs tool (a path, or a name looked up on env's PATH) in place
+// (nil: this host) and parses its version. It returns an error naming the
+// tool when it cannot be found or run or prints no version.
+func Version(ctx context.Context, tool string, env []string, place Place) (ToolVersion, error) {
+	if place == nil {
+		place = Local{}
+	}
+	path, err := place.LookPath(ctx, tool, env)
 	if err != nil {
 		return ToolVersion{}, err
 	}
@@ -112,19 +113,17 @@ func Version(ctx context.Context, tool string, env []string) (ToolVersion, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
 	// GOTOOLCHAIN=local stops a Go ≥ 1.21 from switching to another
 	// toolchain because of a go.mod nearby: we want this binary's version.
-	cmd.Env = append(append([]string(nil), env...), "GOTOOLCHAIN=local")
-	cmd.Dir = os.TempDir()
-	out, err := cmd.CombinedOutput()
+	env = append(append([]string(nil), env...), "GOTOOLCHAIN=local")
+	out, err := place.Output(ctx, []string{path, args[0]}, env)
 	if err != nil {
 		return ToolVersion{}, fmt.Errorf("%s %s: %w: %s", tool, args[0], err, firstLine(string(out)))
 	}
 	if isGoTool(path) && strings.Contains(string(out), "go version unknown") {
 		// Debian's gccgo-12 go tool prints "go version unknown"; the Go
 		// level it implements is recorded in its libgo.
-		return gccgoVersion(ctx, path, cmd.Env)
+		return gccgoVersion(ctx, path, env, place)
 	}
 	tv, err := ParseVersion(string(out))
 	if err != nil {
@@ -141,11 +140,9 @@ var gccgoLevelRE = regexp.MustCompile(`go1\.[0-9]+(\.[0-9]+)? gccgo`)
 // its own version: it asks the tool for its compiler (go env GCCGO), asks
 // that compiler where libgo.so is, and reads "go1.N gccgo" from the
 // library. The result is parsed as if `go version` had printed it.
-func gccgoVersion(ctx context.Context, goTool string, env []string) (ToolVersion, error) {
-	run := func(name string, args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = env
-		out, err := cmd.Output()
+func gccgoVersion(ctx context.Context, goTool string, env []string, place Place) (ToolVersion, error) {
+	run := func(argv ...string) (string, error) {
+		out, err := place.Output(ctx, argv, env)
 		return strings.TrimSpace(string(out)), err
 	}
 	fail := func(err error) (ToolVersion, error) {
@@ -159,7 +156,7 @@ func gccgoVersion(ctx context.Context, goTool string, env []string) (ToolVersion
 	if err != nil {
 		return fail(err)
 	}
-	data, err := os.ReadFile(lib)
+	data, err := place.ReadFile(ctx, lib)
 	if err != nil {
 		return fail(err)
 	}

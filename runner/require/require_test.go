@@ -87,7 +87,7 @@ func TestGoSourceTooOld(t *testing.T) {
 	goroot, tool := fakeGo(t, "go version go1.19.8 linux/amd64")
 	env := []string{"PATH=/usr/bin:/bin", "GOROOT_BOOTSTRAP=" + goroot}
 	r := plan.Requirement{Tool: tool, Constraint: GoSource, SrcDir: minimalTree(t), Pos: recipe.Pos{File: "r.yaml", Line: 9, Col: 7}}
-	err := Check(context.Background(), r, env)
+	err := Check(context.Background(), r, env, nil)
 	var ue *UnmetError
 	if !errors.As(err, &ue) {
 		t.Fatalf("Check = %v; want *UnmetError", err)
@@ -108,7 +108,7 @@ func TestGoSourceGccgoOldTree(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "src", "make.bash"), []byte("# GOROOT_BOOTSTRAP: A working Go tree >= Go 1.4 for bootstrap.\n"), 0o644)
 	_, tool := fakeGo(t, "go version go1.18 gccgo (Debian 12.2.0-14) 12.2.0 linux/amd64")
 	r := plan.Requirement{Tool: tool, Constraint: GoSource, SrcDir: dir}
-	if err := Check(context.Background(), r, nil); err != nil {
+	if err := Check(context.Background(), r, nil, nil); err != nil {
 		t.Error(err)
 	}
 	m, err := GoSourceMinimum(dir)
@@ -149,7 +149,7 @@ func TestGoSourceRealTrees(t *testing.T) {
 		if v == "1.22.12" {
 			goroot, tool := fakeGo(t, "go version go1.19.8 linux/amd64")
 			r := plan.Requirement{Tool: tool, Constraint: GoSource, SrcDir: dir}
-			err := Check(context.Background(), r, []string{"GOROOT_BOOTSTRAP=" + goroot})
+			err := Check(context.Background(), r, []string{"GOROOT_BOOTSTRAP=" + goroot}, nil)
 			if err == nil || err.Error() != "go 1.22.12 needs Go ≥ 1.20.6 to build (src/cmd/dist/notgo120.go); $GOROOT_BOOTSTRAP/bin/go is go1.19.8" {
 				t.Errorf("real go1.22.12 tree with go1.19.8: %v", err)
 			}
@@ -183,23 +183,23 @@ func TestRealGoAgainstTree(t *testing.T) {
 	}
 	env := []string{"PATH=" + filepath.Dir(gobin) + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
 	r := plan.Requirement{Tool: "go", Constraint: GoSource, SrcDir: minimalTree(t)}
-	if err := Check(context.Background(), r, env); err != nil {
+	if err := Check(context.Background(), r, env, nil); err != nil {
 		t.Error(err)
 	}
 	r.Constraint = "< 1.20"
 	var ue *UnmetError
-	if err := Check(context.Background(), r, env); !errors.As(err, &ue) || !strings.Contains(err.Error(), "go must be < 1.20") {
+	if err := Check(context.Background(), r, env, nil); !errors.As(err, &ue) || !strings.Contains(err.Error(), "go must be < 1.20") {
 		t.Errorf("go < 1.20: %v", err)
 	}
 }
 
 func TestCheckErrors(t *testing.T) {
 	ctx := context.Background()
-	if err := Check(ctx, plan.Requirement{Tool: "no-such-tool-xyz", Constraint: ">= 1"}, []string{"PATH=/usr/bin:/bin"}); err == nil || !strings.Contains(err.Error(), "not found on PATH=/usr/bin:/bin") {
+	if err := Check(ctx, plan.Requirement{Tool: "no-such-tool-xyz", Constraint: ">= 1"}, []string{"PATH=/usr/bin:/bin"}, nil); err == nil || !strings.Contains(err.Error(), "not found on PATH=/usr/bin:/bin") {
 		t.Errorf("missing tool: %v", err)
 	}
 	_, tool := fakeGo(t, "go version go1.19.8 linux/amd64")
-	if err := Check(ctx, plan.Requirement{Tool: tool, Constraint: ">= banana"}, nil); err == nil || !strings.Contains(err.Error(), "bad version constraint") {
+	if err := Check(ctx, plan.Requirement{Tool: tool, Constraint: ">= banana"}, nil, nil); err == nil || !strings.Contains(err.Error(), "bad version constraint") {
 		t.Errorf("bad constraint: %v", err)
 	}
 }
@@ -219,7 +219,7 @@ func TestGccgoUnknownVersion(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/go-12"); err != nil {
 		t.Skip("gccgo-12's go tool is not installed (apt-get install gccgo-12)")
 	}
-	tv, err := Version(context.Background(), "/usr/bin/go-12", os.Environ())
+	tv, err := Version(context.Background(), "/usr/bin/go-12", os.Environ(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,158 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/porterkit/bootstrap/runner/execstep"
+	"github.com/porterkit/bootstrap/runner/rootfs"
+	"github.com/porterkit/bootstrap/runner/state"
+)
+
+// Chroot runs commands inside a root file system of the target's
+// architecture: on a foreign target, every program in it is run by
+// qemu-user through a binfmt_misc handler registered with the F flag (the
+// kernel holds the interpreter open, so it need not exist inside).
+//
+// Each command starts in a mount namespace of its own (unshare(2) by the
+// re-executed bootstrap, see Enter), where the cached tree is mounted as
+// the lower layer of an overlay whose upper layer lives in the work dir —
+// the cache stays pristine and shared, while what steps write outside the
+// work dir (/tmp, /root, /etc) persists from one step to the next — and
+// /proc, /sys, /dev and the work dir itself are bind-mounted at the same
+// paths as outside, so ${{ }} paths mean the same in both. Nothing is
+// mounted in the host's namespace: when the last process of a step dies,
+// even by SIGKILL of the whole run, its mounts go with it.
+type Chroot struct {
+	// Rootfs is the tree (the overlay's lower layer).
+	Rootfs *rootfs.Rootfs
+	// WorkDir is bind-mounted at the same path inside.
+	WorkDir string
+	// Self is the bootstrap binary that enters the tree; default
+	// /proc/self/exe. Tests set it to a binary that calls Enter.
+	Self string
+	// layer holds the overlay's upper and work dirs and the mount point.
+	layer string
+}
+
+// NewChroot prepares the overlay layer of r in workDir (<work>/rootfs).
+// When the tree's identity changed since the layer was made, the layer is
+// emptied: what steps left in an old tree must not leak into a new one.
+func NewChroot(r *rootfs.Rootfs, workDir string) (*Chroot, error) {
+	c := &Chroot{Rootfs: r, WorkDir: workDir, layer: filepath.Join(workDir, "rootfs")}
+	sum := sha256.Sum256([]byte(r.Identity()))
+	id := hex.EncodeToString(sum[:])
+	idFile := filepath.Join(c.layer, "identity")
+	if old, err := os.ReadFile(idFile); err != nil || strings.TrimSpace(string(old)) != id {
+		if err := os.RemoveAll(c.layer); err != nil {
+			return nil, fmt.Errorf("reset the root file system layer: %w", err)
+		}
+	}
+	for _, d := range []string{"upper", "overlay-work", "mnt"} {
+		if err := os.MkdirAll(filepath.Join(c.layer, d), 0o755); err != nil {
+			return nil, fmt.Errorf("root file system layer: %w", err)
+		}
+	}
+	if err := state.WriteFileAtomic(idFile, []byte(id+"\n")); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Name implements Executor.
+func (c *Chroot) Name() string {
+	return fmt.Sprintf("chroot %s (%s)", c.Rootfs.Spec.Name(), c.Rootfs.Dir)
+}
+
+// Inputs implements Executor: the tree's package set (the exact versions
+// dpkg installed). The tree's path is left out: where the cache lives does
+// not change what runs.
+func (c *Chroot) Inputs() map[string]string {
+	return map[string]string{
+		"executor":        "chroot",
+		"rootfs.packages": c.Rootfs.Identity(),
+	}
+}
+
+// Run implements Executor.
+func (c *Chroot) Run(ctx context.Context, cmd execstep.Command) error {
+	argv := execstep.Argv(cmd.Script, cmd.Shell)
+	enter, env, err := c.wrap(cmd.Dir, argv, cmd.Env)
+	if err != nil {
+		return err
+	}
+	cmd.Argv, cmd.Env = enter, env
+	cmd.Unshare = syscall.CLONE_NEWNS
+	return execstep.Run(ctx, cmd)
+}
+
+// Output implements Executor.
+func (c *Chroot) Output(ctx context.Context, argv, env []string) ([]byte, error) {
+	var out bytes.Buffer
+	enter, env, err := c.wrap("/", argv, env)
+	if err != nil {
+		return nil, err
+	}
+	err = execstep.Run(ctx, execstep.Command{Argv: enter, Env: env, Dir: "/", Output: &out, Unshare: syscall.CLONE_NEWNS})
+	var ee *execstep.ExitError
+	if errors.As(err, &ee) {
+		return out.Bytes(), fmt.Errorf("%s in %s: %w: %s", argv[0], c.Rootfs.Spec.Arch, err, strings.TrimSpace(out.String()))
+	}
+	return out.Bytes(), err
+}
+
+// LookPath implements Executor: the shell inside looks the name up.
+func (c *Chroot) LookPath(ctx context.Context, name string, env []string) (string, error) {
+	out, err := c.Output(ctx, []string{"/bin/sh", "-c", `command -v -- "$1"`, "sh", name}, env)
+	p := strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("tool %s not found on PATH=%s in the root file system", name, envValue(env, "PATH"))
+	}
+	return p, nil
+}
+
+// ReadFile implements Executor by reading the file inside (through
+// symbolic links as the tree resolves them).
+func (c *Chroot) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	return c.Output(ctx, []string{"/bin/cat", "--", path}, []string{"PATH=/usr/bin:/bin"})
+}
+
+// wrap turns argv into the command that enters the tree first: the
+// bootstrap binary with the spec in its environment.
+func (c *Chroot) wrap(dir string, argv, env []string) ([]string, []string, error) {
+	self := c.Self
+	if self == "" {
+		self = "/proc/self/exe"
+	}
+	spec := EnterSpec{
+		Lower: c.Rootfs.Dir,
+		Upper: filepath.Join(c.layer, "upper"), Work: filepath.Join(c.layer, "overlay-work"),
+		Mount: filepath.Join(c.layer, "mnt"),
+		Binds: []string{c.WorkDir}, Dir: dir, Argv: argv,
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	env = append(append([]string(nil), env...), enterEnv+"="+string(data))
+	return []string{self, EnterArg}, env, nil
+}
+
+func envValue(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v = val
+		}
+	}
+	return v
+}

@@ -1,0 +1,52 @@
+// Package executor decides where a run step's commands execute. The
+// scheduler hands a step's command to an Executor and never knows whether
+// it runs on this host, in a root file system of another architecture
+// entered with chroot and run by qemu-user through binfmt_misc, or (later)
+// on a board over SSH. Each implementation owns its set-up and tear-down
+// and names what it adds to the signature of every step it runs.
+//
+// Fetch and patch steps never go through an executor: they are bootstrap's
+// own Go code and run on the host at native speed.
+package executor
+
+import (
+	"context"
+
+	"github.com/porterkit/bootstrap/runner/execstep"
+	"github.com/porterkit/bootstrap/runner/require"
+)
+
+// Executor runs commands in one place.
+type Executor interface {
+	// Name is a short description for logs, like "host" or
+	// "chroot bookworm ppc64el".
+	Name() string
+	// Inputs are the values this place adds to the signature of every run
+	// step; nil for the host, so that native checkpoints stay valid.
+	Inputs() map[string]string
+	// Run runs a step's script there and waits for it, with execstep.Run's
+	// contract (an *execstep.ExitError when the script fails).
+	Run(ctx context.Context, c execstep.Command) error
+	// Output runs argv there with env and returns what it printed
+	// (stdout and stderr); a non-zero exit is an error.
+	Output(ctx context.Context, argv, env []string) ([]byte, error)
+	// LookPath finds a program on env's PATH as that place sees it.
+	LookPath(ctx context.Context, name string, env []string) (string, error)
+	// ReadFile reads a file as that place sees it.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+}
+
+// Host runs commands directly on this machine.
+type Host struct {
+	// Local gives the host's Output, LookPath and ReadFile.
+	require.Local
+}
+
+// Name implements Executor.
+func (Host) Name() string { return "host" }
+
+// Inputs implements Executor: the host adds nothing.
+func (Host) Inputs() map[string]string { return nil }
+
+// Run implements Executor.
+func (Host) Run(ctx context.Context, c execstep.Command) error { return execstep.Run(ctx, c) }

@@ -1,0 +1,220 @@
+package rootfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
+	"github.com/porterkit/bootstrap/runner/state"
+)
+
+// EnsureOptions control Ensure.
+type EnsureOptions struct {
+	// Log receives mmdebstrap's output and bootstrap's own lines about the
+	// build.
+	Log io.Writer
+	// Offline forbids building: the tree must be in the cache already.
+	Offline bool
+	// Mmdebstrap is the program to run; default "mmdebstrap" on PATH.
+	Mmdebstrap string
+}
+
+// Ensure returns the cached root file system of s, building it first when
+// the cache has none. Concurrent callers for the same spec wait for one
+// another (a lock per cache entry), so a tree is built once. A build that
+// is interrupted leaves only a temporary directory, removed by the next
+// build; the entry appears complete or not at all. built reports whether
+// this call made the tree.
+func Ensure(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) (r *Rootfs, built bool, err error) {
+	s = s.Normalize()
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if r, err := Load(cacheDir, s); err == nil || !errors.Is(err, ErrNotBuilt) {
+		return r, false, err
+	}
+	if o.Offline {
+		return nil, false, fmt.Errorf("%s is not in the cache and --offline forbids building it: run `bootstrap rootfs` (or the same run) once with network access", s)
+	}
+	entry := entryDir(cacheDir, s)
+	unlock, err := lockEntry(ctx, entry+".lock", o.Log)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
+	// Another process may have built it while this one waited.
+	if r, err := Load(cacheDir, s); err == nil || !errors.Is(err, ErrNotBuilt) {
+		return r, false, err
+	}
+	if err := build(ctx, cacheDir, s, o); err != nil {
+		return nil, false, err
+	}
+	r, err = Load(cacheDir, s)
+	return r, err == nil, err
+}
+
+// lockEntry takes an flock on path, waiting (and saying so once) while
+// another process holds it. The kernel drops the lock if this process dies.
+func lockEntry(ctx context.Context, path string, log io.Writer) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock root file system: %w", err)
+	}
+	said := false
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !said {
+			fmt.Fprintf(log, "waiting for another bootstrap building the same root file system (%s)\n", path)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// build runs mmdebstrap into a temporary directory and renames the result
+// into place once its package list is written.
+func build(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) error {
+	prog := o.Mmdebstrap
+	if prog == "" {
+		prog = "mmdebstrap"
+	}
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		return fmt.Errorf("building a %s root file system needs mmdebstrap, which is not installed: apt-get install mmdebstrap (or `bootstrap doctor --install --emulate RECIPE`)", s.Arch)
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("building a root file system needs root (mmdebstrap --mode=root, then chroot); run bootstrap as root or give a ready tree with --rootfs DIR")
+	}
+	entry := entryDir(cacheDir, s)
+	tmp := filepath.Join(filepath.Dir(entry), "."+filepath.Base(entry)+".tmp")
+	if err := os.RemoveAll(tmp); err != nil { // from a build that was killed
+		return fmt.Errorf("remove an unfinished root file system: %w", err)
+	}
+	debs := filepath.Join(cacheDir, "rootfs", "debs")
+	for _, d := range []string{tmp, debs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	root := filepath.Join(tmp, "root")
+	args := []string{
+		"--mode=root",
+		"--variant=" + s.Variant,
+		"--architectures=" + strings.Join(s.Architectures(), ","),
+		// The downloaded .debs are kept in the cache, so a tree that
+		// differs by one package downloads one package.
+		"--skip=essential/unlink",
+		"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
+		"--setup-hook=sync-in " + shellQuote(debs) + " /var/cache/apt/archives/",
+		"--customize-hook=sync-out /var/cache/apt/archives " + shellQuote(debs),
+		"--aptopt=Acquire::Retries \"3\"",
+	}
+	if len(s.Packages) > 0 {
+		args = append(args, "--include="+strings.Join(s.Packages, ","))
+	}
+	args = append(args, s.Suite, root, s.Mirror)
+	fmt.Fprintf(o.Log, "# building root file system %s\n# %s %s\n", s, path, strings.Join(args, " "))
+	start := time.Now()
+	cmd := exec.Command(path, args...)
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	// mmdebstrap mounts /proc, /sys and /dev inside the tree while it
+	// installs. In a mount namespace of its own those mounts vanish with
+	// it, even if this process is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := runGroup(ctx, cmd); err != nil {
+		return fmt.Errorf("mmdebstrap %s: %w (its output is above in the log)", s, err)
+	}
+	pkgs, err := ReadStatus(filepath.Join(root, "var", "lib", "dpkg", "status"))
+	if err != nil {
+		return fmt.Errorf("root file system %s: %w", s, err)
+	}
+	r := &Rootfs{Spec: s, Packages: pkgs}
+	if err := state.WriteFileAtomic(filepath.Join(tmp, "spec.txt"), []byte(s.String()+"\n")); err != nil {
+		return err
+	}
+	if err := state.WriteFileAtomic(filepath.Join(tmp, "packages.txt"), []byte(r.Identity()+"\n")); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(entry); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, entry); err != nil {
+		return fmt.Errorf("put the root file system in place: %w", err)
+	}
+	fmt.Fprintf(o.Log, "# root file system %s: %d packages in %s, %s\n", s.Name(), len(pkgs), time.Since(start).Round(time.Second), entry)
+	return nil
+}
+
+// runGroup runs cmd in its own process group and kills the whole group
+// when ctx is cancelled.
+func runGroup(ctx context.Context, cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		return ctx.Err()
+	}
+}
+
+// FromDir describes a root file system the user made (--rootfs DIR). Its
+// identity is dpkg's package list when it has one, else a hash of the whole
+// tree (a tree of a few static programs, as tests and small boards use).
+func FromDir(dir string) (*Rootfs, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("root file system %s is not a directory", dir)
+	}
+	r := &Rootfs{Dir: abs, Spec: Spec{Suite: "local"}}
+	status := filepath.Join(abs, "var", "lib", "dpkg", "status")
+	if _, err := os.Stat(status); err == nil {
+		if r.Packages, err = ReadStatus(status); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	sum, err := treehash.Sum(abs)
+	if err != nil {
+		return nil, fmt.Errorf("root file system %s: %w", dir, err)
+	}
+	r.Packages = []Package{{Name: "tree", Arch: "local", Version: sum}}
+	return r, nil
+}
+
+// shellQuote quotes s for the shell mmdebstrap runs its hooks with.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
