@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 	"github.com/porterkit/bootstrap/runner/doctor"
 )
@@ -23,6 +24,12 @@ type doctorOptions struct {
 	WorkDir string
 	// Target is the target the run will ask for; empty means the host.
 	Target string
+	// Emulate checks (and with Install sets up) what an emulated run
+	// needs instead of the recipe's tools and packages.
+	Emulate bool
+	// Rootfs is a ready tree (--rootfs), which makes mmdebstrap
+	// unnecessary.
+	Rootfs string
 }
 
 // errChecksFailed is returned by runDoctor and by run's preflight when the
@@ -39,13 +46,16 @@ func doctorCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "install", Usage: "install missing Debian packages with apt-get (as root), then check again"},
 			&cli.StringFlag{Name: "workdir", Usage: "work `DIR` whose file system needs the free disk (default ./.bootstrap/<recipe name>)"},
-			&cli.StringFlag{Name: "target", Usage: "check that this host can build `TARGET` natively"},
+			&cli.StringFlag{Name: "target", Usage: "check that this host can build `TARGET` natively (or, with --emulate, run its programs)"},
+			&cli.BoolFlag{Name: "emulate", Usage: "check for a run with --emulate: mmdebstrap, binfmt_misc and a qemu handler with the F flag; --install sets them up"},
+			&cli.StringFlag{Name: "rootfs", Usage: "with --emulate, the run will use this ready root file system `DIR`"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return &usageError{msg: "usage: bootstrap doctor RECIPE [--install] [--workdir DIR] [--target T]"}
 			}
-			opts := doctorOptions{Install: c.Bool("install"), WorkDir: c.String("workdir"), Target: c.String("target")}
+			opts := doctorOptions{Install: c.Bool("install"), WorkDir: c.String("workdir"), Target: c.String("target"),
+				Emulate: c.Bool("emulate") || c.String("rootfs") != "", Rootfs: c.String("rootfs")}
 			return runDoctor(c.Context, opts, c.App.Writer, c.Args().First())
 		},
 	}
@@ -63,13 +73,24 @@ func runDoctor(ctx context.Context, opts doctorOptions, out io.Writer, path stri
 	if opts.WorkDir == "" {
 		opts.WorkDir = filepath.Join(".bootstrap", r.Name.Value)
 	}
-	dopts := doctor.Options{WorkDir: opts.WorkDir, Target: opts.Target}
+	dopts := doctor.Options{WorkDir: opts.WorkDir, Target: opts.Target, Emulate: opts.Emulate, RootfsGiven: opts.Rootfs != ""}
 	rep, err := doctor.Check(ctx, r, dopts)
 	if err != nil {
 		return err
 	}
 	if err := rep.Print(out); err != nil {
 		return err
+	}
+	if opts.Emulate && opts.Install && !rep.OK() {
+		if err := installEmulation(ctx, opts, out); err != nil {
+			return err
+		}
+		if rep, err = doctor.Check(ctx, r, dopts); err != nil {
+			return err
+		}
+		if err := rep.Print(out); err != nil {
+			return err
+		}
 	}
 	if pkgs := rep.MissingPackages(); opts.Install && len(pkgs) > 0 {
 		fmt.Fprintf(out, "installing: %s\n", strings.Join(pkgs, " "))
@@ -91,4 +112,21 @@ func runDoctor(ctx context.Context, opts doctorOptions, out io.Writer, path stri
 		return fmt.Errorf("%s: %d missing%s: %w", path, len(failed), hint, errChecksFailed)
 	}
 	return nil
+}
+
+// installEmulation sets this host up for an emulated run of the target.
+func installEmulation(ctx context.Context, opts doctorOptions, out io.Writer) error {
+	h, err := arch.DetectHost()
+	if err != nil {
+		return err
+	}
+	t := h.Target
+	if opts.Target != "" {
+		var ok bool
+		if t, ok = arch.Lookup(opts.Target); !ok {
+			return &usageError{fmt.Sprintf("unknown target %q", opts.Target)}
+		}
+	}
+	fmt.Fprintf(out, "setting up emulation of %s\n", t.Name)
+	return doctor.InstallEmulation(ctx, h, t, "", out)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
+	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/progress"
 	"github.com/porterkit/bootstrap/runner/source"
 	"github.com/porterkit/bootstrap/runner/state"
@@ -79,9 +80,20 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 		return err
 	}
 	if !o.SkipDoctor && !o.DryRun {
-		if err := preflight(ctx, p, host, out); err != nil {
+		if err := preflight(ctx, p, host, o.emulateOptions, out); err != nil {
 			return err
 		}
+	}
+	var place executor.Executor
+	if o.emulating() && !o.DryRun {
+		x, err := o.prepare(ctx, p, o.Offline, out)
+		if err != nil {
+			return err
+		}
+		if p, err = recompile(p, o.planOptions, host, x.Inputs()); err != nil {
+			return err
+		}
+		place = x
 	}
 	sources, err := o.sourceOptions.set(nil) // the step display already shows fetches
 	if err != nil {
@@ -96,6 +108,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	opts := runner.Options{
 		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
 		Printer: pr, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
+		Executor: place,
 	}
 	if o.Verbose {
 		opts.Verbose = out

@@ -28,6 +28,7 @@ type planOptions struct {
 	Detect func() (arch.Host, error)
 	// Getenv reads the caller's environment; nil means os.LookupEnv.
 	Getenv func(string) (string, bool)
+	emulateOptions
 }
 
 func planFlags() []cli.Flag {
@@ -35,11 +36,15 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "workdir", Usage: "work `DIR` (default ./.bootstrap/<recipe name>)"},
 		&cli.StringFlag{Name: "target", Usage: "build for `TARGET` (default: this host)"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "`N` build steps at once, and ${{ jobs }} (default: 1 step; jobs = CPUs)"},
+		&cli.BoolFlag{Name: "emulate", Usage: "run steps in a Debian root file system of the target's architecture (chroot, qemu-user through binfmt_misc)"},
+		&cli.StringFlag{Name: "rootfs", Usage: "with --emulate, run steps in this root file system `DIR` instead of one built from the recipe"},
+		&cli.StringFlag{Name: "debian-mirror", Usage: "Debian archive `URL` the root file system is built from (default $BOOTSTRAP_DEBIAN_MIRROR, else Debian's)"},
 	}
 }
 
 func planOptionsFrom(c *cli.Context) planOptions {
-	return planOptions{WorkDir: c.String("workdir"), Target: c.String("target"), Jobs: c.Int("jobs")}
+	return planOptions{WorkDir: c.String("workdir"), Target: c.String("target"), Jobs: c.Int("jobs"),
+		emulateOptions: emulateOptionsFrom(c)}
 }
 
 // loadPlan loads and compiles a recipe. Recipe errors come back as
@@ -82,17 +87,18 @@ func loadPlanHost(path string, o planOptions, native bool) (*plan.Plan, arch.Hos
 	if err != nil {
 		return nil, host, err
 	}
-	getenv := o.Getenv
-	if getenv == nil {
-		getenv = os.LookupEnv
-	}
-	jobs := o.Jobs
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
-	p, err := plan.Compile(r, plan.Options{WorkDir: work, Target: o.Target, Host: host, Jobs: jobs, Getenv: getenv})
+	popts := o.compileOptions(work, host)
+	p, err := plan.Compile(r, popts)
 	if err != nil {
 		return nil, host, err
+	}
+	if o.emulating() {
+		// Signatures include the root file system's packages: compile
+		// again with those of the cached tree (or a placeholder saying it
+		// is not built yet).
+		popts.Executor = o.cachedInputs(p)
+		p, err = plan.Compile(r, popts)
+		return p, host, err
 	}
 	if native {
 		t, _ := arch.Lookup(p.Target)
@@ -101,6 +107,27 @@ func loadPlanHost(path string, o planOptions, native bool) (*plan.Plan, arch.Hos
 		}
 	}
 	return p, host, nil
+}
+
+// compileOptions are the plan options of a command's flags.
+func (o planOptions) compileOptions(work string, host arch.Host) plan.Options {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	return plan.Options{WorkDir: work, Target: o.Target, Host: host, Jobs: jobs, Getenv: getenv}
+}
+
+// recompile compiles p's recipe again with the executor's signature inputs
+// (those of a root file system that was just built).
+func recompile(p *plan.Plan, o planOptions, host arch.Host, inputs map[string]string) (*plan.Plan, error) {
+	popts := o.compileOptions(p.WorkDir, host)
+	popts.Executor = inputs
+	return plan.Compile(p.Recipe, popts)
 }
 
 // workDir is --workdir, or ./.bootstrap/<recipe name>, made absolute.

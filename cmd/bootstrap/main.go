@@ -12,9 +12,18 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/porterkit/bootstrap/runner/executor"
 )
 
 func main() {
+	if executor.IsEnter() {
+		// Re-executed by an emulated run to enter a root file system: it
+		// execs the step's shell and never returns on success.
+		err := executor.Enter()
+		fmt.Fprintln(os.Stderr, "bootstrap:", err)
+		os.Exit(126)
+	}
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newApp().RunContext(ctx, os.Args)

@@ -12,6 +12,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/doctor"
+	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/fetch"
 	"github.com/porterkit/bootstrap/runner/gitsrc"
 	"github.com/porterkit/bootstrap/runner/patch"
@@ -70,14 +71,15 @@ func applyPatch(ctx context.Context, tree string, p plan.Patch, log io.Writer) (
 }
 
 // checkRequirement is the runner's requires: hook.
-func checkRequirement(ctx context.Context, r plan.Requirement, env []string) error {
-	return require.Check(ctx, r, env)
+func checkRequirement(ctx context.Context, r plan.Requirement, env []string, place executor.Executor) error {
+	return require.Check(ctx, r, env, place)
 }
 
 // preflight runs the host checks of `bootstrap doctor` before a run and,
 // when one fails, prints the report and stops before any work.
-func preflight(ctx context.Context, p *plan.Plan, host arch.Host, out io.Writer) error {
-	rep, err := doctor.Check(ctx, p.Recipe, doctor.Options{WorkDir: p.WorkDir, Host: &host, Target: p.Target})
+func preflight(ctx context.Context, p *plan.Plan, host arch.Host, em emulateOptions, out io.Writer) error {
+	rep, err := doctor.Check(ctx, p.Recipe, doctor.Options{WorkDir: p.WorkDir, Host: &host, Target: p.Target,
+		Emulate: em.emulating(), RootfsGiven: em.Rootfs != ""})
 	if err != nil {
 		return err
 	}
@@ -87,7 +89,10 @@ func preflight(ctx context.Context, p *plan.Plan, host arch.Host, out io.Writer)
 	fmt.Fprintln(out, "the host is not ready for this recipe:")
 	rep.Print(out)
 	hint := ""
-	if pkgs := rep.MissingPackages(); len(pkgs) > 0 {
+	switch {
+	case em.emulating():
+		hint = fmt.Sprintf("; `bootstrap doctor --install --emulate --target %s %s` sets emulation up", p.Target, p.Recipe.File)
+	case len(rep.MissingPackages()) > 0:
 		hint = fmt.Sprintf("; `bootstrap doctor --install %s` installs the missing packages", p.Recipe.File)
 	}
 	return fmt.Errorf("%d host check(s) failed (--skip-doctor runs anyway)%s: %w", len(rep.Failed()), hint, errChecksFailed)

@@ -41,7 +41,7 @@ func checkTool(ctx context.Context, t recipe.Tool, env []string) Result {
 		res.Status, res.Detail = Missing, fmt.Sprintf("bad version constraint %q: %v", t.Version.Value, err)
 		return res
 	}
-	tv, err := require.Version(ctx, path, env)
+	tv, err := require.Version(ctx, path, env, nil)
 	if err != nil {
 		res.Status, res.Detail = Unknown, err.Error()
 		return res
@@ -73,7 +73,7 @@ func checkPackages(ctx context.Context, pkgs []recipe.Str) []Result {
 		return results
 	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, dpkg, append([]string{"-W", "-f=${binary:Package}|${Package}|${db:Status-Abbrev}|${Version}\n", "--"}, names...)...)
+	cmd := exec.CommandContext(ctx, dpkg, append([]string{"-W", "-f=${binary:Package}|${Package}|${db:Status-Abbrev}|${Version}|${Architecture}\n", "--"}, names...)...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	// dpkg-query exits 1 when some name matches no package, and still
@@ -88,8 +88,10 @@ func checkPackages(ctx context.Context, pkgs []recipe.Str) []Result {
 	installed := map[string]string{} // name, with and without :arch → version
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Split(line, "|")
-		if len(f) == 4 && strings.HasPrefix(f[2], "ii") {
-			installed[f[0]], installed[f[1]] = f[3], f[3]
+		if len(f) == 5 && strings.HasPrefix(f[2], "ii") {
+			// binary:Package has ":arch" only for Multi-Arch: same
+			// packages; a recipe may qualify any (containerd:amd64).
+			installed[f[0]], installed[f[1]], installed[f[1]+":"+f[4]] = f[3], f[3], f[3]
 		}
 	}
 	for i := range results {

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 )
 
@@ -40,6 +41,14 @@ type Options struct {
 	BinfmtDir string
 	// MemInfo is the meminfo file; default /proc/meminfo.
 	MemInfo string
+	// Emulate checks for a run whose steps execute in a root file system of
+	// the target's architecture: the recipe's tools and packages are then
+	// the tree's business, and the host needs the means to build and enter
+	// it instead (see checkEmulation).
+	Emulate bool
+	// RootfsGiven says the tree is given (--rootfs), so mmdebstrap is not
+	// needed.
+	RootfsGiven bool
 }
 
 // Status is the outcome of one check.
@@ -122,6 +131,9 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 	}
 	rep := &Report{}
 	rep.Results = append(rep.Results, checkArch(r, opts)...)
+	if opts.Emulate {
+		return checkEmulated(ctx, r, opts, rep)
+	}
 	for _, t := range r.Host.Tools {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -129,7 +141,19 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 		rep.Results = append(rep.Results, checkTool(ctx, t, opts.Env))
 	}
 	if len(r.Host.Packages) > 0 {
-		rep.Results = append(rep.Results, checkPackages(ctx, r.Host.Packages)...)
+		h, err := host(opts)
+		if err != nil {
+			return nil, err
+		}
+		t := h.Target
+		if x, ok := arch.Lookup(opts.Target); ok {
+			t = x
+		}
+		pkgs, err := plan.HostPackages(r, h, t)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, checkPackages(ctx, pkgs)...)
 	}
 	if r.Host.Disk.Value != "" {
 		rep.Results = append(rep.Results, checkDisk(r.Host.Disk, opts.WorkDir))
@@ -146,19 +170,45 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 	return rep, ctx.Err()
 }
 
+// checkEmulated is Check for an emulated run: the host's disk and memory,
+// mmdebstrap, and what running the target's programs takes.
+func checkEmulated(ctx context.Context, r *recipe.Recipe, opts Options, rep *Report) (*Report, error) {
+	if !rep.OK() {
+		return rep, nil // unknown target, or one the recipe does not list
+	}
+	if !opts.RootfsGiven {
+		rep.Results = append(rep.Results, checkPackages(ctx, []recipe.Str{{Value: "mmdebstrap", Pos: r.Host.Pos}})...)
+	}
+	if r.Host.Disk.Value != "" {
+		rep.Results = append(rep.Results, checkDisk(r.Host.Disk, opts.WorkDir))
+	}
+	if r.Host.Memory.Value != "" {
+		rep.Results = append(rep.Results, checkMemory(r.Host.Memory, opts.MemInfo))
+	}
+	h, _ := host(opts)
+	t, _ := arch.Lookup(opts.Target)
+	if t.Name == "" {
+		t = h.Target
+	}
+	rep.Results = append(rep.Results, checkEmulation(ctx, h, t, opts.BinfmtDir)...)
+	return rep, ctx.Err()
+}
+
+func host(opts Options) (arch.Host, error) {
+	if opts.Host != nil {
+		return *opts.Host, nil
+	}
+	return arch.DetectHost()
+}
+
 // checkArch compares the host with the recipe's targets and the target
 // asked for.
 func checkArch(r *recipe.Recipe, opts Options) []Result {
 	res := Result{Kind: "arch", Pos: r.Host.Pos}
-	var h arch.Host
-	if opts.Host != nil {
-		h = *opts.Host
-	} else {
-		var err error
-		if h, err = arch.DetectHost(); err != nil {
-			res.Name, res.Status, res.Detail = "host", Unknown, err.Error()
-			return []Result{res}
-		}
+	h, err := host(opts)
+	if err != nil {
+		res.Name, res.Status, res.Detail = "host", Unknown, err.Error()
+		return []Result{res}
 	}
 	res.Name = h.Target.Name
 	want := opts.Target
@@ -190,10 +240,32 @@ func checkArch(r *recipe.Recipe, opts Options) []Result {
 		res.Status, res.Detail = Missing, fmt.Sprintf("unknown target %q", want)
 		return []Result{res}
 	}
+	if opts.Emulate {
+		if !listed(r, tg) {
+			res.Status, res.Detail = Missing, fmt.Sprintf("the recipe does not list target %s", tg.Name)
+			return []Result{res}
+		}
+		res.Status, res.Detail = OK, fmt.Sprintf("%s steps run in a %s root file system on this %s", tg.Name, tg.DebArch, h)
+		return []Result{res}
+	}
 	if err := h.CanBuild(tg); err != nil {
 		res.Status, res.Detail = Missing, err.Error()
 		return []Result{res}
 	}
 	res.Status, res.Detail = OK, h.String()
 	return []Result{res}
+}
+
+// listed reports whether the recipe supports target t (a recipe without
+// targets: supports every one).
+func listed(r *recipe.Recipe, t arch.Target) bool {
+	if len(r.Targets) == 0 {
+		return true
+	}
+	for _, rt := range r.Targets {
+		if x, ok := arch.Lookup(rt.Value); ok && x.Name == t.Name {
+			return true
+		}
+	}
+	return false
 }

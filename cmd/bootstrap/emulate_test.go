@@ -1,0 +1,167 @@
+package main
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testRootfs returns the busybox root file system of a Debian architecture
+// made by scripts/testrootfs.sh (make deps runs it), or skips the test
+// where it cannot exist: not root, or not made. In CI it must exist.
+func testRootfs(t *testing.T, debarch string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("emulated steps need root (chroot, mounts)")
+	}
+	top := os.Getenv("BOOTSTRAP_TESTROOTFS")
+	if top == "" {
+		top = "/var/cache/bootstrap-testrootfs"
+	}
+	dir := filepath.Join(top, debarch)
+	if _, err := os.Stat(filepath.Join(dir, "bin", "busybox")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no test root file system %s: make deps (scripts/testrootfs.sh) makes it", dir)
+		}
+		t.Skipf("no test root file system %s: run scripts/testrootfs.sh", dir)
+	}
+	return dir
+}
+
+// leakedMounts lists mounts below dir in this (the host's) mount namespace.
+func leakedMounts(t *testing.T, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], dir) {
+			out = append(out, f[1])
+		}
+	}
+	return out
+}
+
+func TestEmulatedStepsRunOnTheTargetsUserland(t *testing.T) {
+	for _, tc := range []struct {
+		target, debarch, uname string
+		machine                elf.Machine
+	}{
+		{"ppc64le", "ppc64el", "ppc64le", elf.EM_PPC64},
+		{"arm64", "arm64", "aarch64", elf.EM_AARCH64},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			root := testRootfs(t, tc.debarch)
+			dir := copyFixture(t, "emulate")
+			work := filepath.Join(dir, "work dir") // a space: paths are quoted
+			args := []string{"run", "--plain", "--emulate", "--rootfs", root, "--target", tc.target, "--workdir", work, "recipe.yaml"}
+			t.Setenv("BOOTSTRAP_TEST_SLEEP", "0")
+			r := bs(t, dir, args...)
+			if r.code != 0 {
+				t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			build := filepath.Join(work, "build", "probe")
+			got, _ := os.ReadFile(filepath.Join(build, "uname.txt"))
+			if strings.TrimSpace(string(got)) != tc.uname {
+				t.Errorf("uname -m in the step: %q, want %q", got, tc.uname)
+			}
+			f, err := elf.Open(filepath.Join(build, "prog"))
+			if err != nil {
+				t.Fatalf("the step's output: %v", err)
+			}
+			if f.Machine != tc.machine {
+				t.Errorf("the step's output is an ELF for %v, want %v", f.Machine, tc.machine)
+			}
+			f.Close()
+			if m := leakedMounts(t, dir); len(m) > 0 {
+				t.Errorf("mounts left on the host: %v", m)
+			}
+			// The tree's identity is an input of every run step: the
+			// rerun does nothing, and explain names the executor.
+			r = bs(t, dir, args...)
+			if r.code != 0 || strings.Contains(r.stdout, " start ") {
+				t.Errorf("rerun: exit %d, ran steps:\n%s", r.code, r.stdout)
+			}
+			r = bs(t, dir, "run", "--plain", "--dry-run", "--target", tc.target, "--workdir", work, "recipe.yaml")
+			if r.code != 2 || !strings.Contains(r.stderr, "--emulate") {
+				t.Errorf("without --emulate a foreign target must be refused with a hint naming --emulate: exit %d\n%s", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// TestEmulatedStepKilled kills the whole run (SIGKILL) while an emulated
+// step runs: nothing stays mounted, and the next run finishes.
+func TestEmulatedStepKilled(t *testing.T) {
+	root := testRootfs(t, "ppc64el")
+	dir := copyFixture(t, "emulate")
+	work := filepath.Join(dir, "work")
+	args := []string{"run", "--plain", "--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml"}
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"), "BOOTSTRAP_TEST_SLEEP=60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(work, "build", "probe", "started.txt")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("the slow step did not start within 60 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if m := leakedMounts(t, dir); len(m) > 0 {
+		t.Errorf("mounts left on the host after SIGKILL: %v", m)
+	}
+	t.Setenv("BOOTSTRAP_TEST_SLEEP", "0")
+	r := bs(t, dir, args...)
+	if r.code != 0 {
+		t.Fatalf("run after the kill: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := started(r.stdout); strings.Join(got, " ") != "probe:slow" {
+		t.Errorf("after the kill the run started %v, want only probe:slow", got)
+	}
+	if _, err := os.Stat(filepath.Join(work, "build", "probe", "finished.txt")); err != nil {
+		t.Errorf("the step did not finish: %v", err)
+	}
+	if m := leakedMounts(t, dir); len(m) > 0 {
+		t.Errorf("mounts left on the host: %v", m)
+	}
+}
+
+// TestEmulatedWithoutHandler asks for a target no binfmt_misc handler is
+// registered for here: the run stops before any step with the doctor's
+// message and how to fix it.
+func TestEmulatedWithoutHandler(t *testing.T) {
+	root := testRootfs(t, "ppc64el")
+	if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-s390x"); err == nil {
+		t.Skip("a qemu-s390x handler is registered on this machine")
+	}
+	dir := copyFixture(t, "emulate")
+	t.Setenv("BOOTSTRAP_TEST_SLEEP", "0")
+	r := bs(t, dir, "run", "--plain", "--emulate", "--rootfs", root, "--target", "s390x", "--workdir", filepath.Join(dir, "work"), "recipe.yaml")
+	if r.code != 2 || !strings.Contains(r.stdout, "qemu-s390x") || !strings.Contains(r.stderr, "doctor --install --emulate") {
+		t.Errorf("exit %d, want 2 naming qemu-s390x and the fix\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "work", "state")); err == nil {
+		t.Error("a step ran")
+	}
+}
