@@ -14,7 +14,7 @@ FUZZ    := ./bootstrap/recipe:FuzzLoad:50000x ./runner/unpack:FuzzUnpack:10000x 
 FUZZTIME ?=
 DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
 
-.PHONY: all build test deps lint fuzz bench dist e2e clean
+.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated clean
 
 all: build
 
@@ -25,6 +25,7 @@ deps:
 	./scripts/deps.sh test
 	./scripts/debsrc.sh || echo "Debian sources unavailable: the tests that use them will skip"
 	$(GO) mod download
+	GO=$(GO) ./scripts/emulation.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -61,6 +62,16 @@ dist:
 e2e: build
 	./scripts/deps.sh e2e
 	BOOTSTRAP_E2E=1 $(GO) test -p 1 -count=1 -timeout 120m -run 'E2E' -v $(PKGS)
+
+# The chain for a foreign target, natively on its userland under qemu-user
+# (hours: see README "Building for another architecture"). TARGET=ppc64le
+# builds recipes/power8.yaml; arm64 and 386 build recipes/bookworm-docker.yaml.
+# Work dirs and the cache live in /var/tmp/bootstrap-e2e, so a run cut short
+# resumes where it stopped. Extra run arguments: E2E_ARGS="--to cgo-check".
+TARGET ?= ppc64le
+E2E_ARGS ?=
+e2e-emulated: build
+	./scripts/e2e-emulated.sh $(TARGET) $(E2E_ARGS)
 
 clean:
 	rm -rf bin dist

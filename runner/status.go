@@ -197,8 +197,46 @@ func (c Change) Reason() string {
 		return fmt.Sprintf("%s changed: %q → %q", what, short(c.Old), short(c.New))
 	case strings.HasPrefix(c.Key, "source"):
 		return fmt.Sprintf("%s changed: %s → %s", what, short(c.Old), short(c.New))
+	case c.Key == "rootfs.packages":
+		return fmt.Sprintf("%s changed: %s", what, short(strings.Join(PackageChanges(c.Old, c.New), ", ")))
 	}
 	return what + " changed"
+}
+
+// PackageChanges compares two package lists of a root file system (lines
+// "name:arch version") and says what changed, one entry per package:
+// "+name:arch version", "-name:arch version" or "name:arch old → new".
+func PackageChanges(old, cur string) []string {
+	parse := func(s string) (map[string]string, []string) {
+		m := map[string]string{}
+		var names []string
+		for _, line := range strings.Split(s, "\n") {
+			name, ver, _ := strings.Cut(strings.TrimSpace(line), " ")
+			if name != "" {
+				m[name] = ver
+				names = append(names, name)
+			}
+		}
+		return m, names
+	}
+	o, oNames := parse(old)
+	n, nNames := parse(cur)
+	var out []string
+	for _, name := range nNames {
+		switch ov, ok := o[name]; {
+		case !ok:
+			out = append(out, "+"+name+" "+n[name])
+		case ov != n[name]:
+			out = append(out, name+" "+ov+" → "+n[name])
+		}
+	}
+	for _, name := range oNames {
+		if _, ok := n[name]; !ok {
+			out = append(out, "-"+name+" "+o[name])
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // describeKey turns a signature input's key into words.
@@ -212,6 +250,10 @@ func describeKey(k string) string {
 		return "upstream step " + strings.TrimPrefix(k, "after ")
 	case k == "format":
 		return "bootstrap's signature format"
+	case k == "rootfs.packages":
+		return "root file system packages"
+	case k == "executor":
+		return "where the step runs"
 	}
 	return k
 }

@@ -9,7 +9,7 @@ set -eu
 # unpacker is compared with, qemu-user-static to run the ppc64le and arm64
 # builds, dpkg-dev for dpkg-source (the reference the patch engine is checked
 # against).
-test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip qemu-user-static dpkg-dev"
+test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev"
 # The real chain adds gccgo-12 (the seed compiler), Docker's build and run
 # dependencies, and busybox-static for the smoke-test image.
 e2e_pkgs="$test_pkgs gccgo-12 golang-any containerd runc iptables busybox-static libseccomp-dev libbtrfs-dev libdevmapper-dev pkg-config"

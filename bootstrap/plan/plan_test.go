@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 )
@@ -167,4 +168,36 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestHostPackages(t *testing.T) {
+	r, err := recipe.Parse("r.yaml", []byte(`name: r
+host:
+  packages: [gccgo-12, "runc:${{ host.debarch }}", "gcc-${{ target.triplet }}"]
+components:
+  - name: c
+    steps:
+      - name: s
+        run: "true"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	amd64, _ := arch.Lookup("amd64")
+	ppc, _ := arch.Lookup("ppc64le")
+	pkgs, err := plan.HostPackages(r, arch.Host{Target: amd64}, ppc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pkgs {
+		got = append(got, p.Value)
+	}
+	if want := "gccgo-12 runc:amd64 gcc-powerpc64le-linux-gnu"; strings.Join(got, " ") != want {
+		t.Errorf("packages %q, want %q", strings.Join(got, " "), want)
+	}
+	r.Host.Packages[0].Value = "${{ work }}"
+	if _, err := plan.HostPackages(r, arch.Host{Target: amd64}, ppc); err == nil || !strings.Contains(err.Error(), "only use ${{ host.* }} and ${{ target.* }}") {
+		t.Errorf("a work reference in host.packages: %v", err)
+	}
 }

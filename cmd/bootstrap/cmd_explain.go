@@ -59,6 +59,11 @@ func runExplain(_ context.Context, o planOptions, out io.Writer, path, step stri
 			for _, l := range lineDiff(c.Old, c.New) {
 				fmt.Fprintf(out, "  %s\n", l)
 			}
+		case c.Key == "rootfs.packages":
+			// Hundreds of lines: only the packages that differ.
+			for _, l := range runner.PackageChanges(c.Old, c.New) {
+				fmt.Fprintf(out, "  %s\n", l)
+			}
 		default:
 			if !c.Added {
 				fmt.Fprintf(out, "  was: %s\n", indent(c.Old))

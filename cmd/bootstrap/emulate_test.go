@@ -165,3 +165,44 @@ func TestEmulatedWithoutHandler(t *testing.T) {
 		t.Error("a step ran")
 	}
 }
+
+// TestEmulatedPackageChange changes one package version of the tree:
+// exactly the steps that run in it run again (not fetch or patch, which
+// run in bootstrap), and explain names the package.
+func TestEmulatedPackageChange(t *testing.T) {
+	busybox := testRootfs(t, "ppc64el")
+	dir := copyFixture(t, "emulate")
+	root := filepath.Join(dir, "rootfs")
+	if out, err := exec.Command("cp", "-a", busybox, root).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	status := filepath.Join(root, "var", "lib", "dpkg", "status")
+	writeStatus := func(version string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(status), 0o755)
+		data := "Package: busybox-static\nStatus: install ok installed\nArchitecture: ppc64el\nVersion: " + version + "\n\n" +
+			"Package: removed-one\nStatus: deinstall ok config-files\nArchitecture: ppc64el\nVersion: 1\n\n"
+		if err := os.WriteFile(status, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeStatus("1:1.35.0-4+b3")
+	work := filepath.Join(dir, "work")
+	args := []string{"run", "--plain", "--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml"}
+	t.Setenv("BOOTSTRAP_TEST_SLEEP", "0")
+	if r := bs(t, dir, args...); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	writeStatus("1:1.35.0-4+b4")
+	r := bs(t, dir, "explain", "--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml", "tree:list")
+	if !strings.Contains(r.stdout, "busybox-static:ppc64el 1:1.35.0-4+b3 → 1:1.35.0-4+b4") {
+		t.Errorf("explain does not name the package change:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = bs(t, dir, args...)
+	if r.code != 0 {
+		t.Fatalf("rerun: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got, want := strings.Join(started(r.stdout), " "), "probe:slow probe:uname tree:list"; got != want {
+		t.Errorf("after the package change the run started %q, want %q", got, want)
+	}
+}
