@@ -6,9 +6,10 @@ set -eu
 
 # Packages the tests exercise for real: a C compiler for the fixture chain,
 # git, subversion and mercurial for the source tests, the archivers the
-# unpacker is compared with, qemu-user-static to run the ppc64le and arm64
-# builds, dpkg-dev for dpkg-source (the reference the patch engine is checked
-# against).
+# unpacker is compared with, dpkg-dev for dpkg-source (the reference the
+# patch engine is checked against). qemu-user-static and mmdebstrap come
+# from scripts/emulation.sh (bookworm-backports' qemu: Debian 12's own
+# breaks Go programs).
 test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev"
 # The real chain adds gccgo-12 (the seed compiler), Docker's build and run
 # dependencies, and busybox-static for the smoke-test image.
