@@ -122,8 +122,13 @@ func (c *compiler) pickTarget() (arch.Target, error) {
 			}
 			names = append(names, rt.Value)
 		}
-		return arch.Target{}, &recipe.Error{Pos: c.r.Targets[0].Pos,
-			Msg: fmt.Sprintf("the recipe does not support target %s (it lists %s)", t.Name, strings.Join(names, ", "))}
+		msg := fmt.Sprintf("the recipe does not support target %s (it lists %s)", t.Name, strings.Join(names, ", "))
+		if c.opts.Target == "" {
+			// A porter trying a board's recipe on a laptop.
+			msg = fmt.Sprintf("this host is %s and the recipe builds for %s: run it on such a machine, or here with --emulate --target %s",
+				t.Name, strings.Join(names, ", "), names[0])
+		}
+		return arch.Target{}, &recipe.Error{Pos: c.r.Targets[0].Pos, Msg: msg}
 	}
 	return t, nil
 }

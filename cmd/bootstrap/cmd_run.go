@@ -86,7 +86,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	}
 	var place executor.Executor
 	if o.emulating() && !o.DryRun {
-		x, err := o.prepare(ctx, p, o.Offline, out)
+		x, err := o.prepare(ctx, p, host, o.Offline, out)
 		if err != nil {
 			return err
 		}

@@ -87,6 +87,11 @@ func loadPlanHost(path string, o planOptions, native bool) (*plan.Plan, arch.Hos
 	if err != nil {
 		return nil, host, err
 	}
+	if o.emulating() && o.Target == "" && len(r.Targets) == 1 {
+		// A one-target recipe (power8.yaml) under --emulate means that
+		// target.
+		o.Target = r.Targets[0].Value
+	}
 	popts := o.compileOptions(work, host)
 	p, err := plan.Compile(r, popts)
 	if err != nil {
@@ -96,7 +101,7 @@ func loadPlanHost(path string, o planOptions, native bool) (*plan.Plan, arch.Hos
 		// Signatures include the root file system's packages: compile
 		// again with those of the cached tree (or a placeholder saying it
 		// is not built yet).
-		popts.Executor = o.cachedInputs(p)
+		popts.Executor = o.cachedInputs(p, host)
 		p, err = plan.Compile(r, popts)
 		return p, host, err
 	}
@@ -125,6 +130,7 @@ func (o planOptions) compileOptions(work string, host arch.Host) plan.Options {
 // recompile compiles p's recipe again with the executor's signature inputs
 // (those of a root file system that was just built).
 func recompile(p *plan.Plan, o planOptions, host arch.Host, inputs map[string]string) (*plan.Plan, error) {
+	o.Target = p.Target
 	popts := o.compileOptions(p.WorkDir, host)
 	popts.Executor = inputs
 	return plan.Compile(p.Recipe, popts)

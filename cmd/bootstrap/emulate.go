@@ -60,15 +60,15 @@ func rootfsSpec(r *recipe.Recipe, h arch.Host, t arch.Target, mirror string) (ro
 // cachedInputs are the signature inputs of the tree the run would use as
 // the cache has it now; when it is not built yet, a placeholder that makes
 // every run step pending with a reason that says so.
-func (o emulateOptions) cachedInputs(p *plan.Plan) map[string]string {
-	r, err := o.cachedRootfs(p)
+func (o emulateOptions) cachedInputs(p *plan.Plan, h arch.Host) map[string]string {
+	r, err := o.cachedRootfs(p, h)
 	if err != nil {
 		return map[string]string{"executor": "chroot", "rootfs.packages": "(" + err.Error() + ")"}
 	}
 	return (&executor.Chroot{Rootfs: r}).Inputs()
 }
 
-func (o emulateOptions) cachedRootfs(p *plan.Plan) (*rootfs.Rootfs, error) {
+func (o emulateOptions) cachedRootfs(p *plan.Plan, h arch.Host) (*rootfs.Rootfs, error) {
 	if o.Rootfs != "" {
 		return rootfs.FromDir(o.Rootfs)
 	}
@@ -76,7 +76,7 @@ func (o emulateOptions) cachedRootfs(p *plan.Plan) (*rootfs.Rootfs, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := o.spec(p)
+	spec, err := o.spec(p, h)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (o emulateOptions) cachedRootfs(p *plan.Plan) (*rootfs.Rootfs, error) {
 // prepare readies the chroot executor for a run: the tree is built into
 // the cache when it is not there (minutes; its log is
 // <work>/logs/rootfs.log), then the work dir's overlay layer is set up.
-func (o emulateOptions) prepare(ctx context.Context, p *plan.Plan, offline bool, out io.Writer) (*executor.Chroot, error) {
+func (o emulateOptions) prepare(ctx context.Context, p *plan.Plan, h arch.Host, offline bool, out io.Writer) (*executor.Chroot, error) {
 	if os.Geteuid() != 0 {
 		return nil, &usageError{"--emulate needs root: steps run under chroot, with /proc, /sys, /dev and the work dir mounted in a private mount namespace"}
 	}
@@ -95,7 +95,7 @@ func (o emulateOptions) prepare(ctx context.Context, p *plan.Plan, offline bool,
 	if o.Rootfs != "" {
 		r, err = rootfs.FromDir(o.Rootfs)
 	} else {
-		r, err = o.ensure(ctx, p, offline, out)
+		r, err = o.ensure(ctx, p, h, offline, out)
 	}
 	if err != nil {
 		return nil, err
@@ -103,12 +103,12 @@ func (o emulateOptions) prepare(ctx context.Context, p *plan.Plan, offline bool,
 	return executor.NewChroot(r, p.WorkDir)
 }
 
-func (o emulateOptions) ensure(ctx context.Context, p *plan.Plan, offline bool, out io.Writer) (*rootfs.Rootfs, error) {
+func (o emulateOptions) ensure(ctx context.Context, p *plan.Plan, h arch.Host, offline bool, out io.Writer) (*rootfs.Rootfs, error) {
 	cache, err := cacheDir(o.Cache)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := o.spec(p)
+	spec, err := o.spec(p, h)
 	if err != nil {
 		return nil, err
 	}
@@ -134,12 +134,8 @@ func (o emulateOptions) ensure(ctx context.Context, p *plan.Plan, offline bool, 
 	return r, nil
 }
 
-// spec is the tree the plan's target needs.
-func (o emulateOptions) spec(p *plan.Plan) (rootfs.Spec, error) {
-	h, err := arch.DetectHost()
-	if err != nil {
-		return rootfs.Spec{}, err
-	}
+// spec is the tree the plan's target needs on host h.
+func (o emulateOptions) spec(p *plan.Plan, h arch.Host) (rootfs.Spec, error) {
 	t, _ := arch.Lookup(p.Target)
 	return rootfsSpec(p.Recipe, h, t, o.DebianMirror)
 }
