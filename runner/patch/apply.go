@@ -152,12 +152,9 @@ func applyFile(ov *overlay, e Entry, fp *filePatch, fuzz int) (FileRecord, error
 	fail := func(target string, err error) error {
 		return &FileError{Patch: e.File, PatchLine: fp.headerLine, Target: target, Err: err}
 	}
-	t, err := resolveNames(fp, e.Strip, func(n string) bool {
-		st, err := ov.get(n)
-		return err == nil && st.exists
-	})
+	t, err := resolveNames(fp, e.Strip, ov)
 	if err != nil {
-		return FileRecord{}, fail("", err)
+		return FileRecord{}, fail(firstName(fp, e.Strip), err)
 	}
 	src, creating, err := source(ov, fp, t, e.Strip)
 	if err != nil {

@@ -112,6 +112,7 @@ func reverse(fp *filePatch) (*filePatch, bool) {
 	}
 	rfp := *fp
 	rfp.file = r
-	rfp.rawOld, rfp.rawNew = fp.rawNew, fp.rawOld
+	n := fp.names
+	rfp.names = headerNames{gitOld: n.gitNew, gitNew: n.gitOld, old: n.new, new: n.old, index: n.index}
 	return &rfp, true
 }

@@ -20,11 +20,8 @@ type filePatch struct {
 	hunkLines  []int
 	// hunkHeaders are the "@@" lines as written, when known.
 	hunkHeaders []string
-	// rawOld and rawNew are the names on the "---" and "+++" lines, empty
-	// when the patch has none (git mode-only or binary changes).
-	rawOld, rawNew string
-	// gitNames is the rest of the "diff --git" line.
-	gitNames string
+	// names are the file names the header gives, as written.
+	names headerNames
 }
 
 // hunkHeader returns the i-th hunk's "@@" line as the patch writes it.
@@ -57,7 +54,7 @@ func parsePatch(name string, data []byte) (*parsedPatch, error) {
 		// change itself.
 		if len(headers) == len(files) {
 			h := headers[i]
-			fp.git, fp.headerLine, fp.rawOld, fp.rawNew, fp.gitNames = h.git, h.line, h.rawOld, h.rawNew, h.gitNames
+			fp.git, fp.headerLine, fp.names = h.git, h.line, h.names
 			if len(h.hunkLines) == len(f.TextFragments) {
 				fp.hunkLines, fp.hunkHeaders = h.hunkLines, h.hunkHeaders
 			}
@@ -71,33 +68,41 @@ func parsePatch(name string, data []byte) (*parsedPatch, error) {
 
 // rawHeader is what scanHeaders finds for one file.
 type rawHeader struct {
-	git            bool
-	line           int
-	rawOld, rawNew string
-	gitNames       string
-	hunkLines      []int
-	hunkHeaders    []string
+	git         bool
+	line        int
+	names       headerNames
+	hunkLines   []int
+	hunkHeaders []string
 }
 
 // scanHeaders finds file headers and hunk headers with their 1-based line
-// numbers, following the same rules as gitdiff.Parse.
+// numbers, following the same rules as gitdiff.Parse, and the file names
+// each header gives, read as GNU patch reads them. An "Index:" line counts
+// for the next header after it.
 func scanHeaders(data []byte) []rawHeader {
 	lines := strings.SplitAfter(string(data), "\n")
 	var out []rawHeader
+	index := ""
 	for i := 0; i < len(lines); {
 		l := lines[i]
 		switch {
 		case strings.HasPrefix(l, "diff --git "):
-			h := rawHeader{git: true, line: i + 1, gitNames: strings.TrimRight(l[len("diff --git "):], "\r\n")}
+			h := rawHeader{git: true, line: i + 1, names: headerNames{index: index}}
+			h.names.gitOld, h.names.gitNew = gitLineNames(l[len("diff --git "):])
 			i = scanGitHeader(lines, i+1, &h)
 			i = scanHunks(lines, i, &h)
 			out = append(out, h)
+			index = ""
 		case strings.HasPrefix(l, "--- ") && i+2 < len(lines) &&
 			strings.HasPrefix(lines[i+1], "+++ ") &&
 			len(lines[i+2]) >= len("@@ -1 +1 @@\n") && strings.HasPrefix(lines[i+2], "@@ -"):
-			h := rawHeader{line: i + 1, rawOld: rawName(l[4:]), rawNew: rawName(lines[i+1][4:])}
+			h := rawHeader{line: i + 1, names: headerNames{old: rawName(l[4:]), new: rawName(lines[i+1][4:]), index: index}}
 			i = scanHunks(lines, i+2, &h)
 			out = append(out, h)
+			index = ""
+		case strings.HasPrefix(l, "Index:"):
+			index = strings.TrimSpace(l[len("Index:"):])
+			i++
 		default:
 			i++
 		}
@@ -114,9 +119,9 @@ func scanGitHeader(lines []string, i int, h *rawHeader) int {
 		case strings.HasPrefix(l, "@@ -"):
 			return i
 		case strings.HasPrefix(l, "--- "):
-			h.rawOld = rawName(l[4:])
+			h.names.old = rawName(l[4:])
 		case strings.HasPrefix(l, "+++ "):
-			h.rawNew = rawName(l[4:])
+			h.names.new = rawName(l[4:])
 		default:
 			known := false
 			// The extended header lines git writes between "diff --git"
@@ -198,22 +203,79 @@ func hunkCounts(l string) (oldN, newN int64, ok bool) {
 	return oldN, newN, ok1 && ok2
 }
 
-// rawName reads a file name from a "---"/"+++" line: a C-quoted name, or
-// everything up to a tab (which starts a timestamp) or the line end.
+// rawName reads a file name from a "---"/"+++" line as GNU patch's
+// fetchname does: a C-quoted name, or everything up to the first white
+// space, except that a space inside the name is kept when a tab later on
+// the line separates the name from its timestamp ("a/my file.c\t2024-…").
+// So "a/x.c 2024-01-01 10:00:00 +0100" names "a/x.c".
 func rawName(s string) string {
-	s = strings.TrimRight(s, "\r\n")
+	s = strings.TrimLeft(strings.TrimRight(s, "\r\n"), " \t")
 	if strings.HasPrefix(s, `"`) {
-		for i := 1; i < len(s); i++ {
-			if s[i] == '"' && s[i-1] != '\\' {
-				if u, err := strconv.Unquote(s[:i+1]); err == nil {
-					return u
-				}
-				break
-			}
+		if name, _, ok := quotedName(s); ok {
+			return name
 		}
+		return ""
 	}
-	if i := strings.IndexByte(s, '\t'); i >= 0 {
-		s = s[:i]
+	for i := 0; i < len(s); i++ {
+		if !isSpace(s[i]) {
+			continue
+		}
+		j := i
+		for s[j] != '\t' && j+1 < len(s) && isSpace(s[j+1]) {
+			j++
+		}
+		if s[j] != '\t' && strings.IndexByte(s[j+1:], '\t') >= 0 {
+			continue
+		}
+		return s[:i]
 	}
 	return s
+}
+
+// gitLineNames splits the rest of a "diff --git" line into its two names
+// as GNU patch's parse_name does: each is C-quoted or runs to the next
+// white space, and nothing but white space may follow the second. Both
+// are empty when the line does not split that way.
+func gitLineNames(s string) (string, string) {
+	s = strings.TrimRight(s, "\r\n")
+	first, rest, ok := gitLineName(s)
+	if !ok || rest == "" || !isSpace(rest[0]) {
+		return "", ""
+	}
+	second, rest, ok := gitLineName(rest)
+	if !ok || strings.TrimLeft(rest, " \t\r\n\v\f") != "" {
+		return "", ""
+	}
+	return first, second
+}
+
+// gitLineName reads one name of a "diff --git" line after any white space.
+func gitLineName(s string) (name, rest string, ok bool) {
+	s = strings.TrimLeft(s, " \t\v\f")
+	if strings.HasPrefix(s, `"`) {
+		return quotedName(s)
+	}
+	i := strings.IndexAny(s, " \t\v\f\r\n")
+	if i < 0 {
+		i = len(s)
+	}
+	return s[:i], s[i:], i > 0
+}
+
+// quotedName reads a C-quoted name at the start of s.
+func quotedName(s string) (name, rest string, ok bool) {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			u, err := strconv.Unquote(s[:i+1])
+			return u, s[i+1:], err == nil
+		}
+	}
+	return "", "", false
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }

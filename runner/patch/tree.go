@@ -69,6 +69,22 @@ func (o *overlay) get(name string) (*fileState, error) {
 	return st, nil
 }
 
+// exists reports whether name is present, as anything, as the patch being
+// applied sees the tree (so a file an earlier part of it deleted is gone).
+func (o *overlay) exists(name string) bool {
+	if st, ok := o.files[name]; ok {
+		return st.exists
+	}
+	_, err := o.root.Lstat(filepath.FromSlash(name))
+	return err == nil
+}
+
+// isDir reports whether dir is a directory in the tree.
+func (o *overlay) isDir(dir string) bool {
+	fi, err := o.root.Lstat(filepath.FromSlash(dir))
+	return err == nil && fi.IsDir()
+}
+
 // set records the new content of name.
 func (o *overlay) set(name string, data []byte, mode fs.FileMode) {
 	st := o.files[name]
