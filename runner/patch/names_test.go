@@ -11,7 +11,7 @@ func TestRawName(t *testing.T) {
 		{"a/x.c\n", "a/x.c"},
 		{"a/x.c\t2024-01-01 10:00:00.000000000 +0100\n", "a/x.c"},
 		{"a/x.c 2024-01-01 10:00:00.000000000 +0100\n", "a/x.c"}, // no tab: the name ends at the space
-		{"a/my file.c\t2024-01-01\n", "a/my file.c"},                // a later tab keeps inner spaces
+		{"a/my file.c\t2024-01-01\n", "a/my file.c"},             // a later tab keeps inner spaces
 		{"a/my file.c\n", "a/my"},
 		{"a/x.c\r\n", "a/x.c"},
 		{"  a/x.c\n", "a/x.c"},
