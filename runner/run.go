@@ -74,6 +74,15 @@ func (e *FailedError) Error() string {
 	return fmt.Sprintf("%d steps failed: %s", len(e.Failed), strings.Join(ids, ", "))
 }
 
+// Unwrap gives errors.Is and errors.As the failed steps' errors.
+func (e *FailedError) Unwrap() []error {
+	errs := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		errs[i] = f
+	}
+	return errs
+}
+
 // Run executes the plan: it takes the work dir's lock, works out which
 // steps must run, runs them in dependency order and checkpoints each one
 // that succeeds. It returns a *state.LockedError when another run holds the

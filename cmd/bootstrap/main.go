@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -30,6 +31,9 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bootstrap:", err)
+		if errors.Is(err, syscall.ENOSPC) {
+			fmt.Fprintln(os.Stderr, "bootstrap: the disk is full (no space left on device): free space and run the same command again; finished steps are kept")
+		}
 	}
 	os.Exit(exitCode(err))
 }

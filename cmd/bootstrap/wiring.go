@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,6 +30,11 @@ type sourceOptions struct {
 	Mirrors []string
 	// Offline forbids any network access.
 	Offline bool
+	// StallTimeout, Retries and RetryWait tune downloads (fetch.Options);
+	// zero values mean the defaults.
+	StallTimeout time.Duration
+	Retries      int
+	RetryWait    time.Duration
 }
 
 func sourceFlags() []cli.Flag {
@@ -36,11 +42,15 @@ func sourceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cache", Usage: "cache `DIR` (default $XDG_CACHE_HOME/bootstrap)"},
 		&cli.StringSliceFlag{Name: "mirror", Usage: "look for sources in `DIR|URL` first (repeatable; also $BOOTSTRAP_MIRRORS, space-separated)"},
 		&cli.BoolFlag{Name: "offline", Usage: "never use the network; fail naming every source missing from the cache"},
+		&cli.DurationFlag{Name: "stall-timeout", Usage: "cut and retry a download that receives nothing for `D` (default 1m)"},
+		&cli.IntFlag{Name: "retries", Usage: "retry a cut or failed (5xx) download `N` times, resuming (default 3; -1 for none)"},
+		&cli.DurationFlag{Name: "retry-wait", Usage: "wait `D` before the first retry, doubling after each (default 1s)"},
 	}
 }
 
 func sourceOptionsFrom(c *cli.Context) sourceOptions {
-	o := sourceOptions{Cache: c.String("cache"), Mirrors: c.StringSlice("mirror"), Offline: c.Bool("offline")}
+	o := sourceOptions{Cache: c.String("cache"), Mirrors: c.StringSlice("mirror"), Offline: c.Bool("offline"),
+		StallTimeout: c.Duration("stall-timeout"), Retries: c.Int("retries"), RetryWait: c.Duration("retry-wait")}
 	o.Mirrors = append(o.Mirrors, strings.Fields(os.Getenv("BOOTSTRAP_MIRRORS"))...)
 	return o
 }
@@ -54,7 +64,10 @@ func (o sourceOptions) set(progress io.Writer) (source.Set, error) {
 	}
 	return source.Set{
 		"dir": source.Dir{},
-		"url": fetch.New(fetch.Options{CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Progress: progress}),
+		"url": fetch.New(fetch.Options{
+			CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Progress: progress,
+			StallTimeout: o.StallTimeout, Retries: o.Retries, Backoff: o.RetryWait,
+		}),
 		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Offline: o.Offline}),
 		"svn": vcs.NewSVN(vcs.Options{CacheDir: cache, Offline: o.Offline}),
 		"hg":  vcs.NewHG(vcs.Options{CacheDir: cache, Offline: o.Offline}),

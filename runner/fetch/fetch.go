@@ -10,9 +10,14 @@
 // interrupted download is kept in <cache>/partial/<hex> and resumed with an
 // HTTP Range request; a server that ignores Range is read from the start.
 //
-// Two processes downloading the same file into one cache at the same time may
-// spoil each other's partial file; the result is still verified, so the worst
-// case is a failed download that the next run retries.
+// A download that stops sending bytes for Options.StallTimeout is cut and
+// retried (resuming), as are cut connections and 5xx answers, a bounded
+// number of times. A full disk is not retried: the partial file is removed
+// and the error says the disk is full.
+//
+// Two processes filling one cache take turns: each cache entry has a lock
+// (LockEntry), held while the entry is looked up and downloaded, so neither
+// sees the other's partial file.
 package fetch
 
 import (
@@ -87,6 +92,10 @@ type Options struct {
 	// Backoff is the wait before the first retry, doubled after each; 0
 	// means one second.
 	Backoff time.Duration
+	// StallTimeout is how long a download may go without receiving a byte
+	// (before the answer's headers or in its body) before it is cut and
+	// retried; 0 means one minute.
+	StallTimeout time.Duration
 	// Progress, when set, receives a byte progress bar for each download.
 	Progress io.Writer
 }
@@ -112,6 +121,9 @@ func New(opts Options) *Fetcher {
 	}
 	if opts.Backoff == 0 {
 		opts.Backoff = time.Second
+	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = time.Minute
 	}
 	return &Fetcher{opts: opts}
 }
@@ -219,6 +231,11 @@ func (f *Fetcher) Fetch(ctx context.Context, src plan.Source, log io.Writer) err
 	if !validSHA256(src.SHA256) {
 		return fmt.Errorf("fetch %s: sha256 %q is not 64 lowercase hex digits", name, src.SHA256)
 	}
+	unlock, err := LockEntry(ctx, f.opts.CacheDir, "sha256-"+src.SHA256, name, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	final := CachePath(f.opts.CacheDir, src.SHA256)
 	if exists(final) {
 		fmt.Fprintf(log, "%s: cached (sha256 %s)\n", name, src.SHA256)

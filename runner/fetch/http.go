@@ -12,6 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
@@ -33,7 +36,67 @@ func retryable(err error) bool {
 		return se.code >= 500 || se.code == http.StatusTooManyRequests || se.code == http.StatusRequestTimeout
 	}
 	var hm *HashMismatchError
-	return !errors.Is(err, errNotFound) && !errors.As(err, &hm)
+	return !errors.Is(err, errNotFound) && !errors.As(err, &hm) && !errors.Is(err, syscall.ENOSPC)
+}
+
+// stallError is a download cut because no byte came for the stall timeout.
+type stallError struct {
+	url     string
+	timeout time.Duration
+	have    int64
+}
+
+func (e *stallError) Error() string {
+	return fmt.Sprintf("fetch %s: no data for %v (the server stalled; kept %d bytes for resuming)", e.url, e.timeout, e.have)
+}
+
+// watchdog cancels a download's context when no byte arrives for the
+// stall timeout; every byte read through it restarts the clock.
+type watchdog struct {
+	timer   *time.Timer
+	timeout time.Duration
+	stalled atomic.Bool
+}
+
+// watch returns a context for one download attempt and its watchdog; the
+// clock runs from now, so a server that never answers is cut too.
+func (f *Fetcher) watch(ctx context.Context) (context.Context, *watchdog, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &watchdog{timeout: f.opts.StallTimeout}
+	w.timer = time.AfterFunc(w.timeout, func() {
+		w.stalled.Store(true)
+		cancel()
+	})
+	return ctx, w, func() {
+		w.timer.Stop()
+		cancel()
+	}
+}
+
+// reader passes r through, restarting the clock on every byte.
+func (w *watchdog) reader(r io.Reader) io.Reader {
+	return readFunc(func(p []byte) (int, error) {
+		n, err := r.Read(p)
+		if n > 0 {
+			w.timer.Reset(w.timeout)
+		}
+		return n, err
+	})
+}
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
+
+// diskFull turns an error writing into the cache into one that says the
+// disk is full, when it is, and removes the partial file pp: it cannot be
+// finished until space is freed, and it holds space meanwhile.
+func diskFull(err error, u, pp string) error {
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	os.Remove(pp)
+	return fmt.Errorf("fetch %s: the cache's disk is full; removed the partial download: %w", u, err)
 }
 
 // download fetches u into the partial file for sum, resuming what an earlier
@@ -41,13 +104,25 @@ func retryable(err error) bool {
 // failed transfer keeps the partial file for the next attempt; a mismatch
 // removes it.
 func (f *Fetcher) download(ctx context.Context, u, sum, name string, log io.Writer) error {
+	ctx, wd, stop := f.watch(ctx)
+	defer stop()
 	pp := partialPath(f.opts.CacheDir, sum)
+	have, err := f.transfer(ctx, wd, u, sum, name, pp, log)
+	if wd.stalled.Load() && err != nil {
+		return &stallError{url: u, timeout: wd.timeout, have: have}
+	}
+	return diskFull(err, u, pp)
+}
+
+// transfer is one download attempt (see download); have is how many bytes
+// the partial file holds when it returns.
+func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp string, log io.Writer) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(pp), 0o755); err != nil {
-		return fmt.Errorf("fetch %s: %w", u, err)
+		return 0, fmt.Errorf("fetch %s: %w", u, err)
 	}
 	pf, err := os.OpenFile(pp, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("fetch %s: %w", u, err)
+		return 0, fmt.Errorf("fetch %s: %w", u, err)
 	}
 	committed := false
 	defer func() {
@@ -59,45 +134,13 @@ func (f *Fetcher) download(ctx context.Context, u, sum, name string, log io.Writ
 	// Hash what is already there; this also leaves the offset at its end.
 	have, err := io.Copy(h, pf)
 	if err != nil {
-		return fmt.Errorf("fetch %s: %w", u, err)
+		return 0, fmt.Errorf("fetch %s: %w", u, err)
 	}
-	resp, err := f.request(ctx, u, have)
+	resp, have, err := f.resume(ctx, u, name, pf, h, have, log)
 	if err != nil {
-		return err
+		return have, err
 	}
 	defer resp.Body.Close()
-	if have > 0 {
-		switch {
-		case resumed(resp, have):
-			fmt.Fprintf(log, "%s: resuming at byte %d\n", name, have)
-		case resp.StatusCode == http.StatusOK:
-			fmt.Fprintf(log, "%s: %s ignored the range request; starting over\n", name, u)
-			if err := restart(pf, h); err != nil {
-				return fmt.Errorf("fetch %s: %w", u, err)
-			}
-			have = 0
-		case resp.StatusCode == http.StatusPartialContent || resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-			// A range we did not ask for, or a partial file as long as
-			// the whole file or longer: it cannot be trusted.
-			fmt.Fprintf(log, "%s: %s cannot resume at byte %d; starting over\n", name, u, have)
-			resp.Body.Close()
-			if err := restart(pf, h); err != nil {
-				return fmt.Errorf("fetch %s: %w", u, err)
-			}
-			have = 0
-			if resp, err = f.request(ctx, u, 0); err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-		}
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return fmt.Errorf("fetch %s: %w", u, errNotFound)
-	case have == 0 && resp.StatusCode != http.StatusOK,
-		have > 0 && resp.StatusCode != http.StatusPartialContent:
-		return &statusError{url: u, code: resp.StatusCode}
-	}
 	var w io.Writer = io.MultiWriter(pf, h)
 	if f.opts.Progress != nil {
 		total := int64(-1)
@@ -113,21 +156,70 @@ func (f *Fetcher) download(ctx context.Context, u, sum, name string, log io.Writ
 		defer bar.Exit()
 		w = io.MultiWriter(pf, h, bar)
 	}
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		return fmt.Errorf("fetch %s: interrupted (kept for resuming): %w", u, err)
+	n, err := io.Copy(w, wd.reader(resp.Body))
+	have += n
+	if err != nil {
+		return have, fmt.Errorf("fetch %s: interrupted (kept %d bytes for resuming): %w", u, have, err)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if got != sum {
 		pf.Close()
 		committed = true
 		os.Remove(pp)
-		return &HashMismatchError{URL: u, Want: sum, Got: got}
+		return 0, &HashMismatchError{URL: u, Want: sum, Got: got}
 	}
 	committed = true
 	if err := commitFile(pf, CachePath(f.opts.CacheDir, sum), func() {}); err != nil {
-		return fmt.Errorf("fetch %s: %w", u, err)
+		return have, fmt.Errorf("fetch %s: %w", u, err)
 	}
-	return nil
+	return have, nil
+}
+
+// resume asks u for the bytes after the have bytes of the partial file pf
+// (whose hash so far is h) and returns the answer to read the rest from,
+// and how many bytes of pf it continues: have, or 0 when the server cannot
+// resume and pf was emptied. A 404 is errNotFound; another failure status
+// a *statusError.
+func (f *Fetcher) resume(ctx context.Context, u, name string, pf *os.File, h hash.Hash, have int64, log io.Writer) (*http.Response, int64, error) {
+	resp, err := f.request(ctx, u, have)
+	if err != nil {
+		return nil, have, err
+	}
+	if have > 0 {
+		switch {
+		case resumed(resp, have):
+			fmt.Fprintf(log, "%s: resuming at byte %d\n", name, have)
+		case resp.StatusCode == http.StatusOK:
+			fmt.Fprintf(log, "%s: %s ignored the range request; starting over\n", name, u)
+			have = 0
+			if err := restart(pf, h); err != nil {
+				resp.Body.Close()
+				return nil, 0, fmt.Errorf("fetch %s: %w", u, err)
+			}
+		case resp.StatusCode == http.StatusPartialContent || resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+			// A range we did not ask for, or a partial file as long as
+			// the whole file or longer: it cannot be trusted.
+			fmt.Fprintf(log, "%s: %s cannot resume at byte %d; starting over\n", name, u, have)
+			resp.Body.Close()
+			have = 0
+			if err := restart(pf, h); err != nil {
+				return nil, 0, fmt.Errorf("fetch %s: %w", u, err)
+			}
+			if resp, err = f.request(ctx, u, 0); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		resp.Body.Close()
+		return nil, have, fmt.Errorf("fetch %s: %w", u, errNotFound)
+	case have == 0 && resp.StatusCode != http.StatusOK,
+		have > 0 && resp.StatusCode != http.StatusPartialContent:
+		resp.Body.Close()
+		return nil, have, &statusError{url: u, code: resp.StatusCode}
+	}
+	return resp, have, nil
 }
 
 // request GETs u, asking for the bytes from offset on when offset > 0.

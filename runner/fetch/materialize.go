@@ -11,20 +11,35 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/unpack"
 )
 
+// DamagedError reports a cache entry whose content no longer has the hash
+// it is filed under (bit rot, a truncated copy). The entry has been
+// removed.
+type DamagedError struct {
+	File, Path string
+	Want, Got  string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("cached file %s for %s is damaged (sha256 %s, expected %s); removed it", e.Path, e.File, e.Got, e.Want)
+}
+
 // Materialize unpacks src's cached file at src.Dest inside tree with
 // src.Strip, or copies it to <dest>/<file name> when it is not an archive;
-// links are checked against the whole tree. The file is hashed while it is unpacked, in the same pass, so a
-// cache entry damaged on disk is caught: then dest is emptied, the entry
-// removed and an error returned. Any error names the file; dest is emptied
-// on error.
+// links are checked against the whole tree. The file is hashed while it is
+// unpacked, in the same pass, and when the unpack fails the rest of the
+// file is hashed too before the archive is blamed: a cache entry damaged
+// on disk (a flipped byte in the data or in a tar header, a truncated
+// file) is caught either way. Then the entry is removed and fetched again,
+// once, in the same call; offline, or when that fails, the error is a
+// *DamagedError naming the path and both hashes. Any error names the file;
+// dest is emptied on error.
 func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
-	dest := filepath.Join(tree, src.Dest)
-	into := unpack.Dest{Root: tree, Sub: filepath.ToSlash(src.Dest)}
 	if log == nil {
 		log = io.Discard
 	}
@@ -32,6 +47,22 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 	if !validSHA256(src.SHA256) {
 		return fmt.Errorf("materialize %s: sha256 %q is not 64 lowercase hex digits", name, src.SHA256)
 	}
+	err := f.materialize(ctx, src, tree, name, log)
+	var damaged *DamagedError
+	if !errors.As(err, &damaged) || ctx.Err() != nil {
+		return err
+	}
+	fmt.Fprintf(log, "%s: %v; fetching it again\n", name, damaged)
+	if ferr := f.Fetch(ctx, src, log); ferr != nil {
+		return fmt.Errorf("materialize %s: %w; fetching it again failed: %w", name, err, ferr)
+	}
+	return f.materialize(ctx, src, tree, name, log)
+}
+
+// materialize is one attempt of Materialize, without the second fetch.
+func (f *Fetcher) materialize(ctx context.Context, src plan.Source, tree, name string, log io.Writer) error {
+	dest := filepath.Join(tree, src.Dest)
+	into := unpack.Dest{Root: tree, Sub: filepath.ToSlash(src.Dest)}
 	p := CachePath(f.opts.CacheDir, src.SHA256)
 	file, err := os.Open(p)
 	if isNotExist(err) {
@@ -58,20 +89,21 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 		}
 	default:
 		err = unpack.StreamIn(ctx, br, name, into, src.Strip)
-		if err == nil {
-			// Hash whatever follows the archive's end too.
-			_, err = io.Copy(io.Discard, br)
+	}
+	if err == nil || !errors.Is(err, syscall.ENOSPC) && ctx.Err() == nil {
+		// Hash whatever the unpack left unread: the archive's tail, or
+		// all that follows the place it failed, which may be the damage.
+		if _, rerr := io.Copy(io.Discard, br); err == nil {
+			err = rerr
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {
+			emptyDir(dest)
+			return f.drop(ctx, src, name, p, file, got)
 		}
 	}
 	if err != nil {
 		emptyDir(dest)
 		return fmt.Errorf("materialize %s: %w", name, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {
-		emptyDir(dest)
-		file.Close()
-		os.Remove(p)
-		return fmt.Errorf("materialize %s: cached file %s is damaged (sha256 %s, expected %s); removed it, fetch again", name, p, got, src.SHA256)
 	}
 	if format == unpack.None {
 		fmt.Fprintf(log, "%s: copied into %s\n", name, dest)
@@ -79,6 +111,25 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 		fmt.Fprintf(log, "%s: unpacked %s into %s\n", name, format, dest)
 	}
 	return nil
+}
+
+// drop removes the damaged cache entry p, which file was read from, and
+// returns the *DamagedError. It holds the entry's lock and removes p only
+// if it is still the file that was read, so an entry another run has just
+// fetched again is left alone.
+func (f *Fetcher) drop(ctx context.Context, src plan.Source, name, p string, file *os.File, got string) error {
+	derr := &DamagedError{File: name, Path: p, Want: src.SHA256, Got: got}
+	unlock, err := LockEntry(ctx, f.opts.CacheDir, "sha256-"+src.SHA256, name, nil)
+	if err != nil {
+		return fmt.Errorf("materialize %s: %w (%w)", name, derr, err)
+	}
+	defer unlock()
+	read, err1 := file.Stat()
+	now, err2 := os.Stat(p)
+	if err1 == nil && err2 == nil && os.SameFile(read, now) {
+		os.Remove(p)
+	}
+	return fmt.Errorf("materialize %s: %w", name, derr)
 }
 
 // copyPlain writes r to dest/name.

@@ -167,7 +167,12 @@ func (f *Fetcher) Fetch(ctx context.Context, src plan.Source, log io.Writer) err
 	if log == nil {
 		log = io.Discard
 	}
+	unlock, err := lockRepo(ctx, f.opts.CacheDir, src.Repo, log)
+	if err != nil {
+		return err
+	}
 	commit, err := f.fetchCommit(ctx, src.Repo, src.Commit, src.Ref, log)
+	unlock()
 	if err != nil {
 		return err
 	}
@@ -233,20 +238,9 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 	if !validCommit(src.Commit) {
 		return fmt.Errorf("git %s: commit %q is not a full 40-digit lowercase hash", src.Repo, src.Commit)
 	}
-	repoPath := RepoPath(f.opts.CacheDir, src.Repo)
-	repo, err := git.PlainOpen(repoPath)
+	c, err := f.checkoutLocked(ctx, src, dest, log)
 	if err != nil {
-		return fmt.Errorf("git %s: not in the cache (fetch it first): %w", src.Repo, err)
-	}
-	c, err := peel(repo, plumbing.NewHash(src.Commit))
-	if err != nil {
-		if f.opts.Offline {
-			return fmt.Errorf("git %s: commit %s is not in the cache: %w", src.Repo, src.Commit, fetch.ErrMissingOffline)
-		}
-		return fmt.Errorf("git %s: commit %s is not in the cache (fetch it first): %w", src.Repo, src.Commit, err)
-	}
-	if err := checkout(ctx, repoPath, c, dest); err != nil {
-		return fmt.Errorf("git %s: checkout %s: %w", src.Repo, src.Commit, err)
+		return err
 	}
 	if src.Submodules {
 		err := f.eachSubmodule(ctx, src.Repo, c, func(sub plan.Source) error {
@@ -265,4 +259,72 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 		fmt.Fprintf(log, "git: checked out %s %s into %s\n", src.Repo, src.Commit, dest)
 	}
 	return nil
+}
+
+// lockRepo takes the cache lock of url's repository (see fetch.LockEntry),
+// so two runs sharing a cache never fetch into one repository at once, nor
+// check out of one that the other is re-fetching.
+func lockRepo(ctx context.Context, cacheDir, url string, log io.Writer) (func(), error) {
+	return fetch.LockEntry(ctx, cacheDir, "git-"+filepath.Base(RepoPath(cacheDir, url)), url, log)
+}
+
+// checkoutLocked checks src.Commit out into dest under the repository's
+// lock. A repository the checkout cannot read (a damaged object, pack or
+// ref) is removed and fetched again, once, unless offline: then the error
+// names the repository's path and says to fetch it again.
+func (f *Fetcher) checkoutLocked(ctx context.Context, src plan.Source, dest string, log io.Writer) (*object.Commit, error) {
+	unlock, err := lockRepo(ctx, f.opts.CacheDir, src.Repo, log)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	repoPath := RepoPath(f.opts.CacheDir, src.Repo)
+	c, err := checkoutFrom(ctx, repoPath, src, dest)
+	if err == nil || ctx.Err() != nil {
+		return c, err
+	}
+	if _, serr := os.Stat(repoPath); serr != nil {
+		if f.opts.Offline {
+			return nil, fmt.Errorf("git %s: not in the cache: %w", src.Repo, fetch.ErrMissingOffline)
+		}
+		return nil, fmt.Errorf("git %s: not in the cache (fetch it first): %w", src.Repo, err)
+	}
+	if f.opts.Offline {
+		return nil, fmt.Errorf("git %s: the cached repository %s is damaged or lacks commit %s (%w); run online to fetch it again: %w",
+			src.Repo, repoPath, src.Commit, err, fetch.ErrMissingOffline)
+	}
+	fmt.Fprintf(log, "git: the cached repository %s of %s is damaged (%v); removing it and fetching again\n", repoPath, src.Repo, err)
+	emptyDest(dest)
+	if err := os.RemoveAll(repoPath); err != nil {
+		return nil, fmt.Errorf("git %s: remove damaged cache %s: %w", src.Repo, repoPath, err)
+	}
+	if _, err := f.fetchCommit(ctx, src.Repo, src.Commit, src.Ref, log); err != nil {
+		return nil, err
+	}
+	return checkoutFrom(ctx, repoPath, src, dest)
+}
+
+// checkoutFrom opens the bare repository at repoPath and checks src.Commit
+// out into dest.
+func checkoutFrom(ctx context.Context, repoPath string, src plan.Source, dest string) (*object.Commit, error) {
+	repo, err := git.PlainOpen(repoPath)
+	if err != nil {
+		return nil, fmt.Errorf("git %s: open cache %s: %w", src.Repo, repoPath, err)
+	}
+	c, err := peel(repo, plumbing.NewHash(src.Commit))
+	if err != nil {
+		return nil, fmt.Errorf("git %s: commit %s: %w", src.Repo, src.Commit, err)
+	}
+	if err := checkout(ctx, repoPath, c, dest); err != nil {
+		return nil, fmt.Errorf("git %s: checkout %s: %w", src.Repo, src.Commit, err)
+	}
+	return c, nil
+}
+
+// emptyDest removes what a failed checkout left in dest, keeping dest.
+func emptyDest(dest string) {
+	ents, _ := os.ReadDir(dest)
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(dest, e.Name()))
+	}
 }
