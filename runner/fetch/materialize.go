@@ -17,6 +17,9 @@ import (
 	"github.com/porterkit/bootstrap/runner/unpack"
 )
 
+// errNotCached is a file missing from the cache when it is to be unpacked.
+var errNotCached = errors.New("not in the cache")
+
 // DamagedError reports a cache entry whose content no longer has the hash
 // it is filed under (bit rot, a truncated copy). The entry has been
 // removed.
@@ -36,7 +39,7 @@ func (e *DamagedError) Error() string {
 // file is hashed too before the archive is blamed: a cache entry damaged
 // on disk (a flipped byte in the data or in a tar header, a truncated
 // file) is caught either way. Then the entry is removed and fetched again,
-// once, in the same call; offline, or when that fails, the error is a
+// once, in the same call, as is an entry missing from the cache; offline, or when that fails, the error is a
 // *DamagedError naming the path and both hashes. Any error names the file;
 // dest is emptied on error.
 func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
@@ -49,10 +52,16 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 	}
 	err := f.materialize(ctx, src, tree, name, log)
 	var damaged *DamagedError
-	if !errors.As(err, &damaged) || ctx.Err() != nil {
+	switch {
+	case errors.Is(err, errNotCached) && !f.opts.Offline:
+		// Removed since the fetch step (by hand, or by an offline run
+		// that found it damaged).
+		fmt.Fprintf(log, "%s: no longer in the cache; fetching it again\n", name)
+	case errors.As(err, &damaged) && ctx.Err() == nil:
+		fmt.Fprintf(log, "%s: %v; fetching it again\n", name, damaged)
+	default:
 		return err
 	}
-	fmt.Fprintf(log, "%s: %v; fetching it again\n", name, damaged)
 	if ferr := f.Fetch(ctx, src, log); ferr != nil {
 		return fmt.Errorf("materialize %s: %w; fetching it again failed: %w", name, err, ferr)
 	}
@@ -69,7 +78,7 @@ func (f *Fetcher) materialize(ctx context.Context, src plan.Source, tree, name s
 		if f.opts.Offline {
 			return &MissingError{File: name, SHA256: src.SHA256, URLs: src.URLs}
 		}
-		return fmt.Errorf("materialize %s: not in the cache (%s); fetch it first", name, p)
+		return fmt.Errorf("materialize %s: %w (%s)", name, errNotCached, p)
 	}
 	if err != nil {
 		return fmt.Errorf("materialize %s: %w", name, err)
