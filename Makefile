@@ -14,7 +14,7 @@ FUZZ    := ./bootstrap/recipe:FuzzLoad:50000x ./runner/unpack:FuzzUnpack:10000x 
 FUZZTIME ?=
 DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
 
-.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated clean
+.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated check-debian clean
 
 all: build
 
@@ -72,6 +72,12 @@ TARGET ?= ppc64le
 E2E_ARGS ?=
 e2e-emulated: build
 	./scripts/e2e-emulated.sh $(TARGET) $(E2E_ARGS)
+
+# Not CI: downloads about 60 Debian 12 source packages (once; kept in
+# /var/cache/bootstrap-debsrc/check-debian), applies each quilt series with
+# bootstrap and compares the tree with dpkg-source -x. See the README.
+check-debian: build
+	./scripts/check-debian.sh
 
 clean:
 	rm -rf bin dist
