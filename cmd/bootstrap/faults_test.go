@@ -154,8 +154,9 @@ func (f *flaky) requests() []string {
 	return append([]string(nil), f.reqs...)
 }
 
-// fastRetry makes retries quick and a stall short, as a porter can.
-var fastRetry = []string{"--stall-timeout", "400ms", "--retry-wait", "10ms"}
+// fastRetry makes retries quick and a stall short, as a porter can (a
+// second: long enough that a loaded machine does not stall by itself).
+var fastRetry = []string{"--stall-timeout", "1s", "--retry-wait", "10ms"}
 
 // TestFlakyServer: each misbehaviour ends in a verified file or a clear
 // error, after a bounded number of requests.
@@ -175,12 +176,12 @@ func TestFlakyServer(t *testing.T) {
 		log    string
 	}{
 		{name: "reset mid-body, then resumed", script: []string{"reset"}, ok: true, reqs: 2, ranged: true, log: "resuming at byte"},
-		{name: "stall, then resumed", script: []string{"stall"}, ok: true, reqs: 2, ranged: true, log: "no data for 400ms"},
+		{name: "stall, then resumed", script: []string{"stall"}, ok: true, reqs: 2, ranged: true, log: "no data for 1s"},
 		{name: "500 and 503, then served", script: []string{"500", "503"}, ok: true, reqs: 3, log: "HTTP Service Unavailable; retrying"},
 		{name: "503 for ever, bounded", script: []string{"503", "forever"}, args: []string{"--retries", "2"}, reqs: 3,
 			errs: []string{"step pkg:fetch failed", "HTTP Service Unavailable"}},
 		{name: "stall for ever, bounded", script: []string{"stall", "forever"}, args: []string{"--retries", "1"}, reqs: 2,
-			errs: []string{"step pkg:fetch failed", "no data for 400ms"}},
+			errs: []string{"step pkg:fetch failed", "no data for 1s"}},
 		{name: "more bytes than the file", script: []string{"extra"}, reqs: 1,
 			errs: []string{"step pkg:fetch failed", "sha256 mismatch", "expected " + sha(data), "got " + sha(append(append([]byte(nil), data...), "trailing junk"...))}},
 	}
