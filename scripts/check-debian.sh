@@ -50,13 +50,20 @@ top_dirs() {
 recipe() {
 	d=$(dirname "$1")
 	printf 'name: check\ncomponents:\n  - name: pkg\n    sources:\n'
-	dsc_files "$1" | sort -k2 | while read -r sum name; do
+	# In dpkg-source's order: the orig tarball, the orig-COMP ones, then
+	# the debian tarball, whose files win over an upstream debian/.
+	dsc_files "$1" | while read -r sum name; do
 		case $name in
-		*.asc) continue ;;
+		*.asc) ;;
+		*.orig.tar.*) echo "1 $sum $name" ;;
+		*.orig-*.tar.*) echo "2 $sum $name" ;;
+		*.debian.tar.*) echo "3 $sum $name" ;;
+		esac
+	done | sort -k1,1 -k3 | while read -r _ sum name; do
+		case $name in
 		*.orig.tar.*) dest=. ;;
 		*.orig-*.tar.*) dest=${name##*.orig-}; dest=${dest%%.tar.*} ;;
-		*.debian.tar.*) dest=debian ;;
-		*) continue ;;
+		*) dest=debian ;;
 		esac
 		strip=0
 		[ "$(top_dirs "$d/$name")" = 1 ] && strip=1
