@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/treehash"
+	"github.com/porterkit/bootstrap/runner/fetch"
 	"github.com/porterkit/bootstrap/runner/state"
 )
 
@@ -44,8 +45,7 @@ func Ensure(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) (r *R
 	if o.Offline {
 		return nil, false, fmt.Errorf("%s is not in the cache and --offline forbids building it: run `bootstrap rootfs` (or the same run) once with network access", s)
 	}
-	entry := entryDir(cacheDir, s)
-	unlock, err := lockEntry(ctx, entry+".lock", o.Log)
+	unlock, err := fetch.LockEntry(ctx, cacheDir, "rootfs-"+s.Name(), "root file system "+s.Name(), o.Log)
 	if err != nil {
 		return nil, false, err
 	}
@@ -59,39 +59,6 @@ func Ensure(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) (r *R
 	}
 	r, err = Load(cacheDir, s)
 	return r, err == nil, err
-}
-
-// lockEntry takes an flock on path, waiting (and saying so once) while
-// another process holds it. The kernel drops the lock if this process dies.
-func lockEntry(ctx context.Context, path string, log io.Writer) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock root file system: %w", err)
-	}
-	said := false
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if !said {
-			fmt.Fprintf(log, "waiting for another bootstrap building the same root file system (%s)\n", path)
-			said = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
 }
 
 // build runs mmdebstrap into a temporary directory and renames the result
