@@ -128,6 +128,19 @@ func TestEmulatedStepKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
+	// The step's sleep dies with the run, not only at the next run.
+	home := "HOME=" + filepath.Join(work, "home")
+	for wait := 0; ; wait++ {
+		left := processesWith(home)
+		if len(left) == 0 {
+			break
+		}
+		if wait == 50 {
+			t.Errorf("processes of the step outlived the run: %v", left)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if m := leakedMounts(t, dir); len(m) > 0 {
 		t.Errorf("mounts left on the host after SIGKILL: %v", m)
 	}
@@ -205,4 +218,22 @@ func TestEmulatedPackageChange(t *testing.T) {
 	if got, want := strings.Join(started(r.stdout), " "), "probe:slow probe:uname tree:list"; got != want {
 		t.Errorf("after the package change the run started %q, want %q", got, want)
 	}
+}
+
+// processesWith lists the PIDs whose environment holds kv.
+func processesWith(kv string) []string {
+	environs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	var out []string
+	for _, e := range environs {
+		data, err := os.ReadFile(e)
+		if err != nil {
+			continue
+		}
+		for _, v := range strings.Split(string(data), "\x00") {
+			if v == kv {
+				out = append(out, filepath.Base(filepath.Dir(e)))
+			}
+		}
+	}
+	return out
 }

@@ -39,6 +39,10 @@ type Command struct {
 	// Unshare lists namespaces (syscall.CLONE_NEW*) the process gets new
 	// copies of; with CLONE_NEWNS its mounts are private to it.
 	Unshare uintptr
+	// Clone lists namespaces the process is created in; with
+	// CLONE_NEWPID it is the namespace's init, and when it dies the kernel
+	// kills every process left in it.
+	Clone uintptr
 }
 
 // Argv is the shell command line that runs script: /bin/sh -e -c, or bash
@@ -74,7 +78,7 @@ func Run(ctx context.Context, c Command) error {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = c.Env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Unshareflags: c.Unshare}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Unshareflags: c.Unshare, Cloneflags: c.Clone}
 	out := c.Output
 	if c.OnLine != nil {
 		out = io.MultiWriter(out, &lineSplitter{fn: c.OnLine})

@@ -23,15 +23,19 @@ import (
 // qemu-user through a binfmt_misc handler registered with the F flag (the
 // kernel holds the interpreter open, so it need not exist inside).
 //
-// Each command starts in a mount namespace of its own (unshare(2) by the
-// re-executed bootstrap, see Enter), where the cached tree is mounted as
+// Each command starts in a mount namespace and a PID namespace of its own
+// (the re-executed bootstrap, see Enter, is the PID namespace's init and
+// becomes the step's shell), where the cached tree is mounted as
 // the lower layer of an overlay whose upper layer lives in the work dir —
 // the cache stays pristine and shared, while what steps write outside the
 // work dir (/tmp, /root, /etc) persists from one step to the next — and
 // /proc, /sys, /dev and the work dir itself are bind-mounted at the same
-// paths as outside, so ${{ }} paths mean the same in both. Nothing is
-// mounted in the host's namespace: when the last process of a step dies,
-// even by SIGKILL of the whole run, its mounts go with it.
+// paths as outside, so ${{ }} paths mean the same in both (/proc is the
+// step's own, so PIDs read there are the ones its shell sees). Nothing is
+// mounted in the host's namespace, and nothing outlives the step's shell:
+// when it dies — also by SIGKILL, which the kernel sends it when the run
+// dies — the kernel kills every process left in its PID namespace, and the
+// mounts go with the last of them.
 type Chroot struct {
 	// Rootfs is the tree (the overlay's lower layer).
 	Rootfs *rootfs.Rootfs
@@ -91,7 +95,7 @@ func (c *Chroot) Run(ctx context.Context, cmd execstep.Command) error {
 		return err
 	}
 	cmd.Argv, cmd.Env = enter, env
-	cmd.Unshare = syscall.CLONE_NEWNS
+	cmd.Unshare, cmd.Clone = syscall.CLONE_NEWNS, syscall.CLONE_NEWPID
 	return execstep.Run(ctx, cmd)
 }
 
@@ -102,7 +106,8 @@ func (c *Chroot) Output(ctx context.Context, argv, env []string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	err = execstep.Run(ctx, execstep.Command{Argv: enter, Env: env, Dir: "/", Output: &out, Unshare: syscall.CLONE_NEWNS})
+	err = execstep.Run(ctx, execstep.Command{Argv: enter, Env: env, Dir: "/", Output: &out,
+		Unshare: syscall.CLONE_NEWNS, Clone: syscall.CLONE_NEWPID})
 	var ee *execstep.ExitError
 	if errors.As(err, &ee) {
 		return out.Bytes(), fmt.Errorf("%s in %s: %w: %s", argv[0], c.Rootfs.Spec.Arch, err, strings.TrimSpace(out.String()))

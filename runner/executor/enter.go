@@ -78,10 +78,18 @@ func assemble(spec EnterSpec) error {
 	} else if err := bind(spec.Lower, spec.Mount); err != nil {
 		return err
 	}
-	// The kernel's file systems first, then the host directories. /dev
+	// A proc of the step's own PID namespace (this process is its init),
+	// then the kernel's other file systems and the host directories. /dev
 	// brings /dev/pts and /dev/shm; /sys brings the cgroup mounts below
 	// it, which a container engine in the tree needs.
-	for _, d := range append([]string{"/proc", "/sys", "/dev"}, spec.Binds...) {
+	proc := filepath.Join(spec.Mount, "proc")
+	if err := os.MkdirAll(proc, 0o755); err != nil {
+		return err
+	}
+	if err := syscall.Mount("proc", proc, "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount proc in the root file system: %w", err)
+	}
+	for _, d := range append([]string{"/sys", "/dev"}, spec.Binds...) {
 		inside := filepath.Join(spec.Mount, d)
 		if err := os.MkdirAll(inside, 0o755); err != nil {
 			return fmt.Errorf("make %s inside the root file system: %w", d, err)
