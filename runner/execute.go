@@ -207,15 +207,15 @@ func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log
 			return fmt.Errorf("requirement at %s: %w", r.Pos, err)
 		}
 	}
+	if _, host := s.opts.Executor.(executor.Host); !host {
+		fmt.Fprintf(log, "# runs in: %s\n", s.opts.Executor.Name())
+	}
 	fmt.Fprintf(log, "# dir: %s\n# %s script:\n%s\n# output:\n", st.Dir, st.Shell, st.Script)
 	pgfile := filepath.Join(s.p.WorkDir, "running", strings.ReplaceAll(st.ID, ":", "_"))
 	// BOOTSTRAP_BUILD lets a later run recognise this step's processes if
 	// this run dies and leaves them behind; it is not part of the
 	// signature.
 	env := append(append([]string(nil), st.Env...), "BOOTSTRAP_BUILD="+build)
-	if _, host := s.opts.Executor.(executor.Host); !host {
-		fmt.Fprintf(log, "# runs in: %s\n", s.opts.Executor.Name())
-	}
 	return s.opts.Executor.Run(ctx, execstep.Command{
 		Script: st.Script, Shell: st.Shell, Dir: st.Dir, Env: env, Output: log,
 		OnLine:  func(line string) { s.opts.Printer.StepLine(st.ID, line) },
