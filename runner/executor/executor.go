@@ -7,6 +7,14 @@
 //
 // Fetch and patch steps never go through an executor: they are bootstrap's
 // own Go code and run on the host at native speed.
+//
+// The interface is the few verbs every place offers (run a script, run a
+// command for its output, find a program, read a file) plus the inputs the
+// place adds to signatures, so a board reached over SSH slots in beside
+// Chroot: its Run and Output are ssh sessions running the same shell
+// command lines, LookPath and ReadFile go through them too, Inputs is the
+// board's dpkg package list, and the work dir is shared at the same path
+// (NFS or sshfs) or synced before and after each step.
 package executor
 
 import (
