@@ -148,7 +148,8 @@ func (goGitTransport) fetch(ctx context.Context, repoPath, url string, req fetch
 	if depth == 0 && isShallow(repoPath) {
 		depth = fullDepth
 	}
-	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteURL: url, RefSpecs: specs, Depth: depth, Tags: git.NoTags, Force: true})
+	remote := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{url}})
+	err = remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: specs, Depth: depth, Tags: git.NoTags, Force: true})
 	switch {
 	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
 		return nil

@@ -255,7 +255,7 @@ func (p *pinner) source(ctx context.Context, comp string, s *yaml.Node) (*insert
 		if err != nil {
 			return nil, err
 		}
-		if value, err = gitsrc.Resolve(ctx, p.opts.CacheDir, repo, r, p.opts.Offline, p.log); err != nil {
+		if value, err = gitsrc.New(gitsrc.Options{CacheDir: p.opts.CacheDir, Mirrors: p.opts.Mirrors, Offline: p.opts.Offline}).Resolve(ctx, repo, r, p.log); err != nil {
 			return nil, p.errorf(refNode, "%v", err)
 		}
 		after, keyNode, key, from = refNode, refKey, "commit", repo+" "+r
