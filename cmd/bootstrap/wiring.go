@@ -54,7 +54,7 @@ func (o sourceOptions) set(progress io.Writer) (source.Set, error) {
 	return source.Set{
 		"dir": source.Dir{},
 		"url": fetch.New(fetch.Options{CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Progress: progress}),
-		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline}),
+		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Git: os.Getenv("BOOTSTRAP_GIT")}),
 		"svn": vcs.NewSVN(vcs.Options{CacheDir: cache, Offline: o.Offline}),
 		"hg":  vcs.NewHG(vcs.Options{CacheDir: cache, Offline: o.Offline}),
 	}, nil

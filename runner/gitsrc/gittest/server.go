@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -58,6 +60,8 @@ func Start(opts Options) (*Server, error) {
 	}
 	h := &cgi.Handler{
 		Path: strings.TrimSpace(string(backend)) + "/git-http-backend",
+		// A client that hangs up (or is killed) midway is expected.
+		Logger: log.New(io.Discard, "", 0),
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + opts.Root,
 			"GIT_HTTP_EXPORT_ALL=1",
