@@ -102,8 +102,9 @@ func (t cliTransport) fetch(ctx context.Context, repoPath, url string, req fetch
 	args = append(args, "--", url)
 	cmd := t.command(ctx, lock, append(args, req.specs...)...)
 	var stderr bytes.Buffer
-	cmd.Stdout = log
-	cmd.Stderr = io.MultiWriter(log, &stderr)
+	// One writer for both: exec then never calls it from two goroutines.
+	w := io.MultiWriter(log, &stderr)
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Run(); err != nil {
 		msg := stderr.String()
 		if strings.Contains(msg, "not our ref") || strings.Contains(msg, "unadvertised object") {
