@@ -5,12 +5,14 @@
 # /var/tmp/bootstrap-bench-git) from a loopback smart-HTTP server (git
 # http-backend), by
 #   git:       git init && git fetch --depth 1 URL SHA && git checkout FETCH_HEAD
-#   bootstrap: the git command fetching, go-git checking out (the default)
-#   go-git:    bootstrap without a git command (BOOTSTRAP_GIT=none)
-# each timed with /usr/bin/time (peak memory of the biggest process of the
-# tree, so bootstrap's includes its git child), alternating, plus once the
-# old way: the full history with go-git. Targets: bootstrap <= 1.2x git's
-# time, <= 2x git's peak memory.
+#   bootstrap: `bootstrap run` of a one-component recipe pinning the commit
+#              (the git command fetches, `git archive` feeds the checkout)
+#   no git:    the same with BOOTSTRAP_GIT=none (go-git fetches and reads)
+# each timed with /usr/bin/time (the peak memory is that of the biggest
+# process of the tree: bootstrap's git children count), alternating; then
+# once the old way, every branch and tag with their history through go-git
+# (gitsrc's bench helper, with bootstrap's GC settings). Targets: bootstrap
+# <= 1.2x git's time, <= 2x git's peak memory.
 # Usage: scripts/bench-git.sh [runs]   (default 3)
 # BOOTSTRAP_BENCH_GIT_GEN overrides genrepo's flags (a smaller repository
 # to try the script).
@@ -44,6 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 go build -o "$work/githttpd" ./scripts/githttpd
+go build -o "$work/bootstrap" ./cmd/bootstrap
 go test -c -o "$work/gitsrc.test" ./runner/gitsrc
 "$work/githttpd" "$store" >"$work/url" &
 server=$!
@@ -62,22 +65,40 @@ run_git() { # run_git N
 		sh "$bdir/git$1" "$url" "$commit"
 	rm -rf "$bdir/git$1"
 }
-run_bootstrap() { # run_bootstrap NAME GIT FULL N
+run_bootstrap() { # run_bootstrap NAME BOOTSTRAP_GIT N
 	sync
-	BOOTSTRAP_CLONE_URL=$url BOOTSTRAP_CLONE_COMMIT=$commit BOOTSTRAP_CLONE_GIT=$2 BOOTSTRAP_CLONE_FULL=$3 \
-		BOOTSTRAP_CLONE_CACHE="$bdir/cache$1$4" BOOTSTRAP_CLONE_DEST="$bdir/$1$4" BOOTSTRAP_CLONE_PHASES="$work/$1.phases" \
-		/usr/bin/time -a -o "$work/$1.txt" -f '%e %M' "$work/gitsrc.test" -test.run '^TestCloneHelper$' >"$work/$1.out" ||
+	BOOTSTRAP_GIT=$2 /usr/bin/time -a -o "$work/$1.txt" -f '%e %M' "$work/bootstrap" run --plain --skip-doctor \
+		--cache "$bdir/cache$1$3" --workdir "$bdir/$1$3" "$work/recipe.yaml" >"$work/$1.out" 2>&1 ||
 		{ cat "$work/$1.out" >&2; exit 1; }
-	rm -rf "$bdir/cache$1$4" "$bdir/$1$4"
+	rm -rf "$bdir/cache$1$3" "$bdir/$1$3"
 }
+run_full() {
+	sync
+	BOOTSTRAP_CLONE_URL=$url BOOTSTRAP_CLONE_COMMIT=$commit BOOTSTRAP_CLONE_GIT=none BOOTSTRAP_CLONE_FULL=1 BOOTSTRAP_CLONE_GC=main \
+		BOOTSTRAP_CLONE_CACHE="$bdir/cachefull" BOOTSTRAP_CLONE_DEST="$bdir/full" BOOTSTRAP_CLONE_PHASES="$work/full.phases" \
+		/usr/bin/time -a -o "$work/full.txt" -f '%e %M' "$work/gitsrc.test" -test.run '^TestCloneHelper$' >"$work/full.out" ||
+		{ cat "$work/full.out" >&2; exit 1; }
+	rm -rf "$bdir/cachefull" "$bdir/full"
+}
+cat >"$work/recipe.yaml" <<RECIPE
+name: bench-git
+components:
+  - name: big
+    source:
+      git: $url
+      commit: $commit
+    steps:
+      - name: check
+        run: test -s \${{ src }}/src/pkg000/file00000.c
+RECIPE
 for n in $(seq "$runs"); do
 	case $((n % 3)) in
-	1) run_git $n; run_bootstrap bootstrap git 0 $n; run_bootstrap gogit none 0 $n ;;
-	2) run_bootstrap bootstrap git 0 $n; run_bootstrap gogit none 0 $n; run_git $n ;;
-	0) run_bootstrap gogit none 0 $n; run_git $n; run_bootstrap bootstrap git 0 $n ;;
+	1) run_git $n; run_bootstrap bootstrap "" $n; run_bootstrap nogit none $n ;;
+	2) run_bootstrap bootstrap "" $n; run_bootstrap nogit none $n; run_git $n ;;
+	0) run_bootstrap nogit none $n; run_git $n; run_bootstrap bootstrap "" $n ;;
 	esac
 done
-run_bootstrap full none 1 1
+run_full
 
 # Averages of the times, maxima of the peaks.
 summary() { # summary NAME LABEL
@@ -86,14 +107,11 @@ summary() { # summary NAME LABEL
 {
 	summary git git
 	summary bootstrap bootstrap
-	summary gogit go-git
+	summary nogit "no-git"
 	summary full full
 } >"$work/summary.txt"
 awk 'NR == 1 {gt = $2; gm = $3}
 	{printf "%-10s %6.2f s %5d MB peak   time %.2fx git, memory %.2fx git\n", $1, $2, $3, $2 / gt, $3 / gm}' "$work/summary.txt"
-for p in bootstrap gogit full; do
-	awk -v p="$p" '{f += $1; c += $2; if ($3 > h) h = $3; n++}
-		END {printf "  %-9s fetch %.2f s, checkout %.2f s, VmHWM of bootstrap'"'"'s own process %d MB\n", p, f / n, c / n, h / 1024}' "$work/$p.phases"
-done
+awk '{printf "  full: fetch %.2f s, checkout %.2f s, VmHWM of its own process %d MB\n", $1, $2, $3 / 1024}' "$work/full.phases"
 awk 'NR == 1 {gt = $2; gm = $3} $1 == "bootstrap" {
 	printf "bootstrap vs git: time %.2fx (target <= 1.2), memory %.2fx (target <= 2)\n", $2 / gt, $3 / gm}' "$work/summary.txt"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +23,17 @@ import (
 // takes every branch and tag with their history, as bootstrap did before
 // it fetched pins at depth 1. When $BOOTSTRAP_CLONE_PHASES names a file,
 // it appends the seconds spent fetching and checking out and the peak
-// memory (VmHWM, kB) of this process alone.
+// memory (VmHWM, kB) of this process alone. $BOOTSTRAP_CLONE_GC=main sets
+// the garbage collector as cmd/bootstrap's tuneGC does (collect only once
+// the heap nears 128 MiB), so that the peak is the binary's.
 func TestCloneHelper(t *testing.T) {
 	url := os.Getenv("BOOTSTRAP_CLONE_URL")
 	if url == "" {
 		t.Skip("run by scripts/bench-sources.sh and scripts/bench-git.sh")
+	}
+	if os.Getenv("BOOTSTRAP_CLONE_GC") == "main" {
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(128 << 20)
 	}
 	fetched, checkedOut := clone(t, url, os.Getenv("BOOTSTRAP_CLONE_CACHE"), os.Getenv("BOOTSTRAP_CLONE_DEST"))
 	if p := os.Getenv("BOOTSTRAP_CLONE_PHASES"); p != "" {

@@ -294,7 +294,12 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 		}
 		return fmt.Errorf("git %s: commit %s is not in the cache (fetch it first): %w", src.Repo, src.Commit, err)
 	}
-	if err := checkout(ctx, repoPath, c, dest); err != nil {
+	if cli, ok := f.t.(cliTransport); ok {
+		err = archiveCheckout(ctx, cli.git, repoPath, c.Hash.String(), dest)
+	} else {
+		err = checkout(ctx, repoPath, c, dest)
+	}
+	if err != nil {
 		return fmt.Errorf("git %s: checkout %s: %w", src.Repo, src.Commit, err)
 	}
 	if src.Submodules {

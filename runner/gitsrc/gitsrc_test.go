@@ -236,20 +236,25 @@ func TestCheckoutAsGit(t *testing.T) {
 	gitCLI(t, dir, "commit", "-qm", "tree")
 	commit := gitCLI(t, dir, "rev-parse", "HEAD")
 
-	f := New(Options{CacheDir: t.TempDir()})
-	src := plan.Source{Kind: "git", Repo: "file://" + dir, Commit: commit}
-	if err := f.Fetch(context.Background(), src, nil); err != nil {
-		t.Fatal(err)
-	}
-	ours := t.TempDir()
-	if err := f.Materialize(context.Background(), src, ours, nil); err != nil {
-		t.Fatal(err)
-	}
 	theirs := filepath.Join(t.TempDir(), "clone")
 	gitCLI(t, dir, "clone", "-q", dir, theirs)
 	os.RemoveAll(filepath.Join(theirs, ".git"))
-	for _, d := range treetest.Diff(treetest.Describe(t, theirs, treetest.Options{}), treetest.Describe(t, ours, treetest.Options{})) {
-		t.Error(d)
+	// Both checkouts: from git archive and from go-git's objects.
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := New(Options{CacheDir: t.TempDir(), Git: b.git})
+			src := plan.Source{Kind: "git", Repo: "file://" + dir, Commit: commit}
+			if err := f.Fetch(context.Background(), src, nil); err != nil {
+				t.Fatal(err)
+			}
+			ours := t.TempDir()
+			if err := f.Materialize(context.Background(), src, ours, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range treetest.Diff(treetest.Describe(t, theirs, treetest.Options{}), treetest.Describe(t, ours, treetest.Options{})) {
+				t.Error(d)
+			}
+		})
 	}
 }
 
@@ -257,15 +262,19 @@ func TestCheckoutAsGit(t *testing.T) {
 // promptly, with its goroutines stopped.
 func TestCheckoutCanceled(t *testing.T) {
 	fx := newFixture(t)
-	f := New(Options{CacheDir: t.TempDir()})
-	src := plan.Source{Kind: "git", Repo: fx.url, Commit: fx.c2}
-	if err := f.Fetch(context.Background(), src, nil); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := f.Materialize(ctx, src, t.TempDir(), nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := New(Options{CacheDir: t.TempDir(), Git: b.git})
+			src := plan.Source{Kind: "git", Repo: fx.url, Commit: fx.c2}
+			if err := f.Fetch(context.Background(), src, nil); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := f.Materialize(ctx, src, t.TempDir(), nil)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,10 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gittest: git --exec-path: %w", err)
 	}
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("gittest: %w", err)
+	}
 	allow := "false"
 	if opts.SHAWants {
 		allow = "true"
@@ -63,7 +68,7 @@ func Start(opts Options) (*Server, error) {
 		// A client that hangs up (or is killed) midway is expected.
 		Logger: log.New(io.Discard, "", 0),
 		Env: []string{
-			"GIT_PROJECT_ROOT=" + opts.Root,
+			"GIT_PROJECT_ROOT=" + root,
 			"GIT_HTTP_EXPORT_ALL=1",
 			"GIT_CONFIG_NOSYSTEM=1",
 			"GIT_CONFIG_GLOBAL=/dev/null",
