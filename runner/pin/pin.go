@@ -31,8 +31,9 @@ import (
 
 // Options say where pinning downloads to and from.
 type Options struct {
-	// CacheDir is the cache downloads and clones go to, so that a later
-	// run finds them there.
+	// CacheDir is the cache downloads go to, so that a later run finds
+	// them there; a git ref is asked of the server (of the cache when
+	// offline), and its commit fetched by the run.
 	CacheDir string
 	// Mirrors are tried before the recipe's URLs, by file name.
 	Mirrors []string
