@@ -154,11 +154,6 @@ func (f *Fetcher) Resolve(ctx context.Context, url, ref string, log io.Writer) (
 	return "", last
 }
 
-// Resolve is Fetcher.Resolve with the default transport and no mirrors.
-func Resolve(ctx context.Context, cacheDir, url, ref string, offline bool, log io.Writer) (string, error) {
-	return New(Options{CacheDir: cacheDir, Offline: offline}).Resolve(ctx, url, ref, log)
-}
-
 func validCommit(s string) bool {
 	if len(s) != 40 {
 		return false

@@ -199,17 +199,30 @@ func TestSubmodules(t *testing.T) {
 	}
 }
 
+// TestResolve asks the server (both ways of talking to it; annotated tags
+// peeled), then the cache offline: empty, and after a fetch of the ref.
 func TestResolve(t *testing.T) {
 	fx := newFixture(t)
-	cache := t.TempDir()
-	for ref, want := range map[string]string{"v1": fx.c1, "v2": fx.c2, "dev": fx.c3, "main": fx.c2} {
-		got, err := Resolve(context.Background(), cache, fx.url, ref, false, nil)
-		if err != nil || got != want {
-			t.Errorf("Resolve(%s) = %s, %v; want %s", ref, got, err, want)
+	for _, b := range backends {
+		f := New(Options{CacheDir: t.TempDir(), Git: b.git})
+		for ref, want := range map[string]string{"v1": fx.c1, "v2": fx.c2, "dev": fx.c3, "main": fx.c2, "refs/heads/dev": fx.c3} {
+			got, err := f.Resolve(context.Background(), fx.url, ref, nil)
+			if err != nil || got != want {
+				t.Errorf("%s: Resolve(%s) = %s, %v; want %s", b.name, ref, got, err, want)
+			}
 		}
 	}
-	if _, err := Resolve(context.Background(), t.TempDir(), fx.url, "v1", true, nil); !errors.Is(err, fetch.ErrMissingOffline) {
+	cache := t.TempDir()
+	offline := New(Options{CacheDir: cache, Offline: true})
+	if _, err := offline.Resolve(context.Background(), fx.url, "v2", nil); !errors.Is(err, fetch.ErrMissingOffline) {
 		t.Errorf("offline resolve with empty cache: %v", err)
+	}
+	src := plan.Source{Kind: "git", Repo: fx.url, Commit: fx.c2, Ref: "v2"}
+	if err := New(Options{CacheDir: cache}).Fetch(context.Background(), src, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := offline.Resolve(context.Background(), fx.url, "v2", nil); err != nil || got != fx.c2 {
+		t.Errorf("offline resolve after the fetch = %s, %v; want %s", got, err, fx.c2)
 	}
 }
 
