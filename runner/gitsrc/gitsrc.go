@@ -205,7 +205,7 @@ func (f *Fetcher) fetchCommit(ctx context.Context, url, commit, ref string, log 
 	}
 	j := &job{t: f.t, repo: repo, path: path, lock: lock, commit: plumbing.NewHash(commit), ref: ref, log: log}
 	if c, err := peel(repo, j.commit); err == nil {
-		if err := j.checkRef(ctx, url, !f.opts.Offline); err != nil {
+		if err := j.checkRef(ctx, url, !f.opts.Offline, c); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(log, "git: %s at %s (cached)\n", url, c.Hash)

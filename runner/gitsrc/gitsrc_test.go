@@ -77,6 +77,7 @@ func TestFetchMaterialize(t *testing.T) {
 	cases := []struct {
 		name, ref, commit, version, wantErr string
 	}{
+		{"annotated tag object with its tag", "v2", fx.tagObject, "2\n", ""}, // first: into the empty cache
 		{"branch", "dev", fx.c3, "3\n", ""},
 		{"main", "refs/heads/main", fx.c2, "2\n", ""},
 		{"lightweight tag", "v1", fx.c1, "1\n", ""},

@@ -80,6 +80,9 @@ func (j *job) run(ctx context.Context, url string) error {
 		return fmt.Errorf("list the refs of %s: %w", url, err)
 	}
 	refName, refCommit := lookupRef(refs, j.ref)
+	if refName != "" && refs[refName] == j.commit {
+		refCommit = j.commit // the pin is the annotated tag itself
+	}
 	if j.ref != "" {
 		if refName == "" {
 			return fmt.Errorf("git %s: ref %s not found (no such tag or branch)", url, j.ref)
@@ -193,15 +196,19 @@ func lookupRef(refs map[string]plumbing.Hash, ref string) (string, plumbing.Hash
 // tipRef returns a ref of the server whose tip is commit: preferred, the
 // recipe's, else a branch, else a tag; "" if none is.
 func tipRef(refs map[string]plumbing.Hash, preferred string, commit plumbing.Hash) string {
-	if preferred != "" {
-		if _, h := lookupRef(refs, preferred); h == commit {
-			return preferred
-		}
+	// A ref names commit if it or its peeled value is commit (an
+	// annotated tag may be pinned by its own hash).
+	names := func(name string) bool {
+		_, h := lookupRef(refs, name)
+		return h == commit || refs[name] == commit
+	}
+	if preferred != "" && names(preferred) {
+		return preferred
 	}
 	best := ""
 	for name := range refs {
 		base := strings.TrimSuffix(name, "^{}")
-		if _, h := lookupRef(refs, base); h != commit || !strings.HasPrefix(base, "refs/heads/") && !strings.HasPrefix(base, "refs/tags/") {
+		if !names(base) || !strings.HasPrefix(base, "refs/heads/") && !strings.HasPrefix(base, "refs/tags/") {
 			continue
 		}
 		// Branches before tags, then by name, so that the choice is stable.
@@ -223,12 +230,12 @@ func rank(name string) int {
 // ref agrees with it: against the cached ref, else (online) against the
 // server's. A server out of reach is noted in log, not an error: the
 // commit, which is what is built, is at hand.
-func (j *job) checkRef(ctx context.Context, url string, online bool) error {
+func (j *job) checkRef(ctx context.Context, url string, online bool, pinned *object.Commit) error {
 	if j.ref == "" {
 		return nil
 	}
 	if name, h, err := resolveRef(j.repo, j.ref); err == nil {
-		return j.agree(url, name, h)
+		return j.agree(url, name, h, pinned.Hash)
 	}
 	if !online {
 		fmt.Fprintf(j.log, "git: ref %s is not in the cache; not checked offline\n", j.ref)
@@ -243,16 +250,17 @@ func (j *job) checkRef(ctx context.Context, url string, online bool) error {
 	if name == "" {
 		return fmt.Errorf("git %s: ref %s not found (no such tag or branch)", url, j.ref)
 	}
-	return j.agree(url, name, h)
+	return j.agree(url, name, h, pinned.Hash)
 }
 
-// agree compares the commit that the ref refName names with the pin.
-func (j *job) agree(url, refName string, got plumbing.Hash) error {
+// agree compares got, the commit that the ref refName names, with pinned,
+// the pin's commit (an annotated tag pinned by its own hash peeled).
+func (j *job) agree(url, refName string, got, pinned plumbing.Hash) error {
 	switch {
-	case got == j.commit:
+	case got == pinned:
 		return nil
 	case strings.HasPrefix(refName, "refs/tags/"):
-		return &RefMismatchError{URL: url, Ref: j.ref, Got: got, Pinned: j.commit}
+		return &RefMismatchError{URL: url, Ref: j.ref, Got: got, Pinned: pinned}
 	}
 	fmt.Fprintf(j.log, "git: %s is at %s, not at the pinned commit\n", j.ref, got)
 	return nil

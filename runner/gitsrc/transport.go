@@ -19,9 +19,11 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// errSHARefused says that the server will not send a commit by its hash
-// (a protocol v0 server without uploadpack.allowReachableSHA1InWant).
-var errSHARefused = errors.New("the server refuses to send a commit by its hash (uploadpack.allowReachableSHA1InWant is off)")
+// errSHARefused says that the server did not send a commit asked for by
+// its hash: a protocol v0 server without
+// uploadpack.allowReachableSHA1InWant refuses to, and no server sends a
+// commit it does not have (git says "not our ref" for both).
+var errSHARefused = errors.New("the server does not send this commit by its hash (no uploadpack.allowReachableSHA1InWant, or no such commit)")
 
 // fullDepth asks for the whole history of a shallow repository (git's
 // --unshallow sends the same).
