@@ -94,7 +94,9 @@ func (t cliTransport) lsRemote(ctx context.Context, url string) (map[string]plum
 }
 
 func (t cliTransport) fetch(ctx context.Context, repoPath, url string, req fetchRequest, lock *os.File, log io.Writer) error {
-	args := []string{"--git-dir=" + repoPath, "fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--force"}
+	// Only options git has had for years (no --no-write-fetch-head, 2.29):
+	// the host's git may be old. FETCH_HEAD is written under our lock.
+	args := []string{"--git-dir=" + repoPath, "fetch", "--no-tags", "--quiet", "--force"}
 	switch {
 	case req.depth > 0:
 		args = append(args, "--depth="+strconv.Itoa(req.depth))
