@@ -4,7 +4,9 @@
 #      bootstrap vs `sha256sum` + `tar xzf`, as a ratio (target <= 1.0);
 #  (b) a go-git clone + checkout of a ~30 MB repository (the go1.19.8 tree
 #      in one commit, served by a loopback `git daemon`) vs `git clone`:
-#      time and peak memory (target <= 1.5x the time).
+#      time and peak memory (target <= 1.5x the time). This is bootstrap on
+#      a host without git (BOOTSTRAP_GIT=none), with the binary's GC
+#      settings; bench-git.sh measures it with git.
 # Usage: scripts/bench-sources.sh [runs]   (default 3 runs each)
 # BOOTSTRAP_BENCH_TARBALL overrides the tarball; BOOTSTRAP_BENCH_DIR the
 # directory (default /var/tmp) in which (a) unpacks.
@@ -68,7 +70,7 @@ gitclone() {
 }
 gogitclone() {
 	sync
-	BOOTSTRAP_CLONE_URL=$url BOOTSTRAP_CLONE_CACHE="$bdir/cache$1" BOOTSTRAP_CLONE_DEST="$bdir/gogit$1" BOOTSTRAP_CLONE_PHASES="$work/phases.txt" \
+	BOOTSTRAP_CLONE_URL=$url BOOTSTRAP_CLONE_GIT=none BOOTSTRAP_CLONE_GC=main BOOTSTRAP_CLONE_CACHE="$bdir/cache$1" BOOTSTRAP_CLONE_DEST="$bdir/gogit$1" BOOTSTRAP_CLONE_PHASES="$work/phases.txt" \
 		/usr/bin/time -a -o "$work/gogit.txt" -f '%e %M' "$work/gitsrc.test" -test.run '^TestCloneHelper$' >/dev/null
 }
 for n in $(seq "$runs"); do

@@ -12,3 +12,5 @@ echo "== applying docker.io's quilt series (target: well under a second)"
 go test -run '^$' -bench BenchmarkDockerSeries -benchtime 20x ./runner/patch | grep -E 'Benchmark|skip' || true
 echo
 ./scripts/bench-sources.sh "${BENCH_RUNS:-3}"
+echo
+./scripts/bench-git.sh "${BENCH_RUNS:-3}"

@@ -68,7 +68,7 @@ func (o sourceOptions) set(progress io.Writer) (source.Set, error) {
 			CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Progress: progress,
 			StallTimeout: o.StallTimeout, Retries: o.Retries, Backoff: o.RetryWait,
 		}),
-		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Offline: o.Offline}),
+		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Git: os.Getenv("BOOTSTRAP_GIT")}),
 		"svn": vcs.NewSVN(vcs.Options{CacheDir: cache, Offline: o.Offline}),
 		"hg":  vcs.NewHG(vcs.Options{CacheDir: cache, Offline: o.Offline}),
 	}, nil

@@ -77,6 +77,7 @@ func TestFetchMaterialize(t *testing.T) {
 	cases := []struct {
 		name, ref, commit, version, wantErr string
 	}{
+		{"annotated tag object with its tag", "v2", fx.tagObject, "2\n", ""}, // first: into the empty cache
 		{"branch", "dev", fx.c3, "3\n", ""},
 		{"main", "refs/heads/main", fx.c2, "2\n", ""},
 		{"lightweight tag", "v1", fx.c1, "1\n", ""},
@@ -199,17 +200,30 @@ func TestSubmodules(t *testing.T) {
 	}
 }
 
+// TestResolve asks the server (both ways of talking to it; annotated tags
+// peeled), then the cache offline: empty, and after a fetch of the ref.
 func TestResolve(t *testing.T) {
 	fx := newFixture(t)
-	cache := t.TempDir()
-	for ref, want := range map[string]string{"v1": fx.c1, "v2": fx.c2, "dev": fx.c3, "main": fx.c2} {
-		got, err := Resolve(context.Background(), cache, fx.url, ref, false, nil)
-		if err != nil || got != want {
-			t.Errorf("Resolve(%s) = %s, %v; want %s", ref, got, err, want)
+	for _, b := range backends {
+		f := New(Options{CacheDir: t.TempDir(), Git: b.git})
+		for ref, want := range map[string]string{"v1": fx.c1, "v2": fx.c2, "dev": fx.c3, "main": fx.c2, "refs/heads/dev": fx.c3} {
+			got, err := f.Resolve(context.Background(), fx.url, ref, nil)
+			if err != nil || got != want {
+				t.Errorf("%s: Resolve(%s) = %s, %v; want %s", b.name, ref, got, err, want)
+			}
 		}
 	}
-	if _, err := Resolve(context.Background(), t.TempDir(), fx.url, "v1", true, nil); !errors.Is(err, fetch.ErrMissingOffline) {
+	cache := t.TempDir()
+	offline := New(Options{CacheDir: cache, Offline: true})
+	if _, err := offline.Resolve(context.Background(), fx.url, "v2", nil); !errors.Is(err, fetch.ErrMissingOffline) {
 		t.Errorf("offline resolve with empty cache: %v", err)
+	}
+	src := plan.Source{Kind: "git", Repo: fx.url, Commit: fx.c2, Ref: "v2"}
+	if err := New(Options{CacheDir: cache}).Fetch(context.Background(), src, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := offline.Resolve(context.Background(), fx.url, "v2", nil); err != nil || got != fx.c2 {
+		t.Errorf("offline resolve after the fetch = %s, %v; want %s", got, err, fx.c2)
 	}
 }
 
@@ -236,20 +250,25 @@ func TestCheckoutAsGit(t *testing.T) {
 	gitCLI(t, dir, "commit", "-qm", "tree")
 	commit := gitCLI(t, dir, "rev-parse", "HEAD")
 
-	f := New(Options{CacheDir: t.TempDir()})
-	src := plan.Source{Kind: "git", Repo: "file://" + dir, Commit: commit}
-	if err := f.Fetch(context.Background(), src, nil); err != nil {
-		t.Fatal(err)
-	}
-	ours := t.TempDir()
-	if err := f.Materialize(context.Background(), src, ours, nil); err != nil {
-		t.Fatal(err)
-	}
 	theirs := filepath.Join(t.TempDir(), "clone")
 	gitCLI(t, dir, "clone", "-q", dir, theirs)
 	os.RemoveAll(filepath.Join(theirs, ".git"))
-	for _, d := range treetest.Diff(treetest.Describe(t, theirs, treetest.Options{}), treetest.Describe(t, ours, treetest.Options{})) {
-		t.Error(d)
+	// Both checkouts: from git archive and from go-git's objects.
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := New(Options{CacheDir: t.TempDir(), Git: b.git})
+			src := plan.Source{Kind: "git", Repo: "file://" + dir, Commit: commit}
+			if err := f.Fetch(context.Background(), src, nil); err != nil {
+				t.Fatal(err)
+			}
+			ours := t.TempDir()
+			if err := f.Materialize(context.Background(), src, ours, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range treetest.Diff(treetest.Describe(t, theirs, treetest.Options{}), treetest.Describe(t, ours, treetest.Options{})) {
+				t.Error(d)
+			}
+		})
 	}
 }
 
@@ -257,15 +276,19 @@ func TestCheckoutAsGit(t *testing.T) {
 // promptly, with its goroutines stopped.
 func TestCheckoutCanceled(t *testing.T) {
 	fx := newFixture(t)
-	f := New(Options{CacheDir: t.TempDir()})
-	src := plan.Source{Kind: "git", Repo: fx.url, Commit: fx.c2}
-	if err := f.Fetch(context.Background(), src, nil); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := f.Materialize(ctx, src, t.TempDir(), nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := New(Options{CacheDir: t.TempDir(), Git: b.git})
+			src := plan.Source{Kind: "git", Repo: fx.url, Commit: fx.c2}
+			if err := f.Fetch(context.Background(), src, nil); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := f.Materialize(ctx, src, t.TempDir(), nil)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+		})
 	}
 }

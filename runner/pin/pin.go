@@ -31,8 +31,9 @@ import (
 
 // Options say where pinning downloads to and from.
 type Options struct {
-	// CacheDir is the cache downloads and clones go to, so that a later
-	// run finds them there.
+	// CacheDir is the cache downloads go to, so that a later run finds
+	// them there; a git ref is asked of the server (of the cache when
+	// offline), and its commit fetched by the run.
 	CacheDir string
 	// Mirrors are tried before the recipe's URLs, by file name.
 	Mirrors []string
@@ -255,7 +256,7 @@ func (p *pinner) source(ctx context.Context, comp string, s *yaml.Node) (*insert
 		if err != nil {
 			return nil, err
 		}
-		if value, err = gitsrc.Resolve(ctx, p.opts.CacheDir, repo, r, p.opts.Offline, p.log); err != nil {
+		if value, err = gitsrc.New(gitsrc.Options{CacheDir: p.opts.CacheDir, Mirrors: p.opts.Mirrors, Offline: p.opts.Offline}).Resolve(ctx, repo, r, p.log); err != nil {
 			return nil, p.errorf(refNode, "%v", err)
 		}
 		after, keyNode, key, from = refNode, refKey, "commit", repo+" "+r
