@@ -42,7 +42,20 @@ stage "host packages"
 "$bs" doctor --install --workdir "$work" "$recipe"
 
 stage "run $recipe (offline)"
-"$bs" run --offline --plain --workdir "$work" --cache "$cache" "$@" "$recipe"
+# bootstrap's own peak memory (VmHWM of its process, not of the compilers
+# it starts), read from /proc while it runs: the figure a board's RAM must
+# leave room for beside the build.
+"$bs" run --offline --plain --workdir "$work" --cache "$cache" "$@" "$recipe" &
+pid=$!
+hwm=
+while kill -0 "$pid" 2>/dev/null; do
+	h=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$h" ] && hwm=$h
+	sleep 1
+done
+rc=0
+wait "$pid" || rc=$?
+[ -n "$hwm" ] && echo "bootstrap peak memory (VmHWM): $((hwm / 1024)) MB"
+[ "$rc" = 0 ] || exit "$rc"
 
 stage "the container said"
 cat "$work/build/smoke/container-output.txt"
