@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/porterkit/bootstrap/runner/execstep"
+	"github.com/porterkit/bootstrap/runner/require"
 	"github.com/porterkit/bootstrap/runner/rootfs"
 	"github.com/porterkit/bootstrap/runner/state"
 )
@@ -120,7 +121,7 @@ func (c *Chroot) LookPath(ctx context.Context, name string, env []string) (strin
 	out, err := c.Output(ctx, []string{"/bin/sh", "-c", `command -v -- "$1"`, "sh", name}, env)
 	p := strings.TrimSpace(string(out))
 	if err != nil || !strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf("tool %s not found on PATH=%s in the root file system", name, envValue(env, "PATH"))
+		return "", fmt.Errorf("tool %s not found on PATH=%s in the root file system", name, require.EnvValue(env, "PATH"))
 	}
 	return p, nil
 }
@@ -150,14 +151,4 @@ func (c *Chroot) wrap(dir string, argv, env []string) ([]string, []string, error
 	}
 	env = append(append([]string(nil), env...), enterEnv+"="+string(data))
 	return []string{self, EnterArg}, env, nil
-}
-
-func envValue(env []string, name string) string {
-	v := ""
-	for _, kv := range env {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
-			v = val
-		}
-	}
-	return v
 }

@@ -21,7 +21,7 @@ func LookPath(tool string, env []string) (string, error) {
 		}
 		return tool, nil
 	}
-	path := envValue(env, "PATH")
+	path := EnvValue(env, "PATH")
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {
 			dir = "."
@@ -77,8 +77,8 @@ func executable(p string) error {
 	return nil
 }
 
-// envValue returns the last NAME=value of name in env, the one exec uses.
-func envValue(env []string, name string) string {
+// EnvValue returns the last NAME=value of name in env, the one exec uses.
+func EnvValue(env []string, name string) string {
 	v := ""
 	for _, kv := range env {
 		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
@@ -91,7 +91,7 @@ func envValue(env []string, name string) string {
 // displayTool writes $GOROOT_BOOTSTRAP back into a tool path under it, so
 // the message reads as the recipe and make.bash speak.
 func displayTool(tool string, env []string) string {
-	if gb := envValue(env, "GOROOT_BOOTSTRAP"); gb != "" {
+	if gb := EnvValue(env, "GOROOT_BOOTSTRAP"); gb != "" {
 		if rest, ok := strings.CutPrefix(tool, strings.TrimSuffix(gb, "/")+"/"); ok {
 			return "$GOROOT_BOOTSTRAP/" + rest
 		}
