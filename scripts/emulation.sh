@@ -22,4 +22,4 @@ for t in ppc64le arm64; do
 	fi
 done
 rm -f "$log"
-./scripts/testrootfs.sh ppc64el arm64
+./scripts/testrootfs.sh ppc64el arm64 i386

@@ -3,11 +3,11 @@
 # Debian's busybox-static for each architecture, unpacked (no maintainer
 # scripts, so no emulator is needed to make it) with the applets the tests
 # call linked in /bin. Kept in /var/cache/bootstrap-testrootfs/<debarch>;
-# made once. Usage: scripts/testrootfs.sh [DEBARCH...] (default ppc64el
-# arm64).
+# made once. Usage: scripts/testrootfs.sh [DEBARCH...] (default ppc64el,
+# arm64 and i386).
 set -eu
 top=${BOOTSTRAP_TESTROOTFS:-/var/cache/bootstrap-testrootfs}
-[ $# -gt 0 ] || set -- ppc64el arm64
+[ $# -gt 0 ] || set -- ppc64el arm64 i386
 if [ "$(id -u)" != 0 ]; then
 	echo "testrootfs: run as root (mmdebstrap --mode=root)" >&2
 	exit 1

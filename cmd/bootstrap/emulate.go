@@ -65,7 +65,8 @@ func (o emulateOptions) cachedInputs(p *plan.Plan, h arch.Host) map[string]strin
 	if err != nil {
 		return map[string]string{"executor": "chroot", "rootfs.packages": "(" + err.Error() + ")"}
 	}
-	return (&executor.Chroot{Rootfs: r}).Inputs()
+	t, _ := arch.Lookup(p.Target)
+	return (&executor.Chroot{Rootfs: r, Linux32: linux32(h, t)}).Inputs()
 }
 
 func (o emulateOptions) cachedRootfs(p *plan.Plan, h arch.Host) (*rootfs.Rootfs, error) {
@@ -100,7 +101,19 @@ func (o emulateOptions) prepare(ctx context.Context, p *plan.Plan, h arch.Host, 
 	if err != nil {
 		return nil, err
 	}
-	return executor.NewChroot(r, p.WorkDir)
+	x, err := executor.NewChroot(r, p.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	t, _ := arch.Lookup(p.Target)
+	x.Linux32 = linux32(h, t)
+	return x, nil
+}
+
+// linux32 says whether t's tree must run under the 32-bit personality on
+// host h: a 32-bit target this 64-bit kernel runs itself.
+func linux32(h arch.Host, t arch.Target) bool {
+	return t.Bits == 32 && h.KernelBits == 64 && h.KernelRuns(t)
 }
 
 func (o emulateOptions) ensure(ctx context.Context, p *plan.Plan, h arch.Host, offline bool, out io.Writer) (*rootfs.Rootfs, error) {

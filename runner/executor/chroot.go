@@ -45,6 +45,11 @@ type Chroot struct {
 	// Self is the bootstrap binary that enters the tree; default
 	// /proc/self/exe. Tests set it to a binary that calls Enter.
 	Self string
+	// Linux32 runs every command under the 32-bit personality: set for a
+	// 32-bit tree on a 64-bit kernel that runs it without an emulator
+	// (i386 on x86_64, armhf on arm64), which would otherwise report its
+	// own 64-bit machine to uname -m. qemu-user reports the guest's.
+	Linux32 bool
 	// layer holds the overlay's upper and work dirs and the mount point.
 	layer string
 }
@@ -82,10 +87,14 @@ func (c *Chroot) Name() string {
 // dpkg installed). The tree's path is left out: where the cache lives does
 // not change what runs.
 func (c *Chroot) Inputs() map[string]string {
-	return map[string]string{
+	in := map[string]string{
 		"executor":        "chroot",
 		"rootfs.packages": c.Rootfs.Identity(),
 	}
+	if c.Linux32 {
+		in["executor"] = "chroot linux32"
+	}
+	return in
 }
 
 // Run implements Executor.
@@ -143,7 +152,7 @@ func (c *Chroot) wrap(dir string, argv, env []string) ([]string, []string, error
 		Lower: c.Rootfs.Dir,
 		Upper: filepath.Join(c.layer, "upper"), Work: filepath.Join(c.layer, "overlay-work"),
 		Mount: filepath.Join(c.layer, "mnt"),
-		Binds: []string{c.WorkDir}, Dir: dir, Argv: argv,
+		Binds: []string{c.WorkDir}, Dir: dir, Argv: argv, Linux32: c.Linux32,
 	}
 	data, err := json.Marshal(spec)
 	if err != nil {

@@ -14,6 +14,9 @@ import (
 // itself to enter a root file system (see Enter).
 const EnterArg = "__enter-rootfs"
 
+// perLinux32 is PER_LINUX32 from <linux/personality.h>.
+const perLinux32 = 0x0008
+
 // enterEnv carries the EnterSpec, as JSON, to the re-executed process; it
 // is removed before the command runs.
 const enterEnv = "BOOTSTRAP_ENTER_SPEC"
@@ -31,6 +34,9 @@ type EnterSpec struct {
 	Dir string
 	// Argv is the command; Argv[0] is an absolute path inside the tree.
 	Argv []string
+	// Linux32 runs the command under the 32-bit personality (linux32), so
+	// that uname -m names the 32-bit userland, not the 64-bit kernel.
+	Linux32 bool
 }
 
 // IsEnter reports whether this process was started to enter a tree, so that
@@ -60,6 +66,14 @@ func Enter() error {
 	}
 	if err := os.Chdir(spec.Dir); err != nil {
 		return fmt.Errorf("inside the root file system: %w", err)
+	}
+	if spec.Linux32 {
+		// Inherited by everything the command starts. Build systems ask
+		// uname -m for the host: Go's cmd/dist takes x86_64 for amd64 and
+		// builds a 64-bit toolchain in an i386 tree.
+		if _, _, e := syscall.RawSyscall(syscall.SYS_PERSONALITY, perLinux32, 0, 0); e != 0 {
+			return fmt.Errorf("set the 32-bit personality (linux32): %w", e)
+		}
 	}
 	err := syscall.Exec(spec.Argv[0], spec.Argv, os.Environ())
 	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOEXEC) {
