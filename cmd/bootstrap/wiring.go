@@ -14,6 +14,7 @@ import (
 	"github.com/porterkit/bootstrap/runner/doctor"
 	"github.com/porterkit/bootstrap/runner/fetch"
 	"github.com/porterkit/bootstrap/runner/gitsrc"
+	"github.com/porterkit/bootstrap/runner/gomod"
 	"github.com/porterkit/bootstrap/runner/patch"
 	"github.com/porterkit/bootstrap/runner/require"
 	"github.com/porterkit/bootstrap/runner/source"
@@ -57,6 +58,8 @@ func (o sourceOptions) set(progress io.Writer) (source.Set, error) {
 		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Offline: o.Offline}),
 		"svn": vcs.NewSVN(vcs.Options{CacheDir: cache, Offline: o.Offline}),
 		"hg":  vcs.NewHG(vcs.Options{CacheDir: cache, Offline: o.Offline}),
+		// GOPROXY is read as the go command reads it; off means the cache.
+		"gomod": gomod.New(gomod.Options{CacheDir: cache, Proxy: os.Getenv("GOPROXY"), Offline: o.Offline}),
 	}, nil
 }
 
