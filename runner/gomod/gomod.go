@@ -34,8 +34,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/module"
-	modzip "golang.org/x/mod/zip"
 	"golang.org/x/mod/sumdb/dirhash"
+	modzip "golang.org/x/mod/zip"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/fetch"
