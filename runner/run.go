@@ -39,6 +39,10 @@ type Options struct {
 	ApplyPatch func(ctx context.Context, tree string, p plan.Patch, log io.Writer) (any, error)
 	// CheckRequirement checks a version requirement before a step runs.
 	CheckRequirement func(ctx context.Context, r plan.Requirement, env []string) error
+	// Verify runs a verify step: it compares the artifact with the
+	// official one and returns a record of the result (stored in the
+	// checkpoint), or an error listing what differs.
+	Verify func(ctx context.Context, v *plan.Verification, log io.Writer) (any, error)
 }
 
 // Summary is what a run did.

@@ -86,3 +86,14 @@ func (x *scope) verifyStep(prev string) *Step {
 	st.Outputs = []string{vf.File}
 	return st
 }
+
+// Source is the official artifact as a gomod source, so that `fetch` can
+// fill the cache with it like any source; ok is false for a sha256:
+// reference, which is looked up in the cache only.
+func (v *Verification) Source() (src Source, ok bool) {
+	if v.Module == "" {
+		return Source{}, false
+	}
+	return Source{Kind: "gomod", Module: v.Module, Version: v.Version, H1: v.H1, Dest: ".",
+		Identity: v.Reference, Pos: v.Pos}, true
+}

@@ -96,6 +96,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	opts := runner.Options{
 		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
 		Printer: pr, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
+		Verify: o.sourceOptions.verifier(sources),
 	}
 	if o.Verbose {
 		opts.Verbose = out
@@ -120,7 +121,7 @@ func checkPendingOffline(ctx context.Context, p *plan.Plan, sources source.Set) 
 	}
 	var pending []*plan.Step
 	for _, st := range sts {
-		if st.Step.Kind == plan.KindFetch && st.State != runner.Done {
+		if (st.Step.Kind == plan.KindFetch || st.Step.Kind == plan.KindVerify) && st.State != runner.Done {
 			pending = append(pending, st.Step)
 		}
 	}
