@@ -19,7 +19,7 @@ DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/
 all: build
 
 build:
-	$(GO) build -o bin/bootstrap ./cmd/bootstrap
+	$(GO) build -buildvcs=auto -o bin/bootstrap ./cmd/bootstrap
 
 deps:
 	./scripts/deps.sh test

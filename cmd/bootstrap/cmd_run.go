@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -101,7 +102,16 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	if o.Verbose {
 		opts.Verbose = out
 	}
+	started := time.Now()
 	sum, err := runner.Run(ctx, p, opts)
+	cache, _ := cacheDir(o.Cache)
+	// The record is written whatever the outcome, even after Ctrl-C.
+	if rerr := writeRecord(context.WithoutCancel(ctx), p, o, cache, started, sum, err); rerr != nil {
+		fmt.Fprintln(errOut, "bootstrap:", rerr)
+		if err == nil {
+			err = rerr
+		}
+	}
 	var failed *runner.FailedError
 	if errors.As(err, &failed) {
 		reportFailures(errOut, failed)

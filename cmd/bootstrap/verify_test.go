@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/dirhash"
+
+	"github.com/porterkit/bootstrap/runner/provenance"
 )
 
 const (
@@ -72,6 +75,31 @@ func serveModule(t *testing.T, mod, version string, data []byte) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// checkRecord checks the run's provenance record against the spec and
+// that it holds each of want.
+func checkRecord(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, ".bootstrap/verify-test/provenance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := provenance.CheckShape(data); err != nil {
+		t.Error(err)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(data), w) {
+			t.Errorf("provenance.json lacks %s", w)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := bs(t, t.TempDir(), "--version")
+	if r.code != 0 || !regexp.MustCompile(`^bootstrap \S+, revision .+, go1\.\d+`).MatchString(r.stdout) {
+		t.Errorf("--version: exit %d, %q", r.code, r.stdout)
+	}
 }
 
 // bsEnv runs the binary like bs with extra environment variables.
@@ -151,9 +179,15 @@ func TestVerifyToolchain(t *testing.T) {
 		if !strings.Contains(string(log), "bit-identical") {
 			t.Errorf("verify log does not say bit-identical:\n%s", log)
 		}
+		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "ran"`)
 		r = bsEnv(t, dir, append(env, "GOPROXY=off"), "run", "--offline", "verify.yaml")
 		if r.code != 0 || len(started(r.stdout)) != 0 {
 			t.Errorf("rerun: exit %d, started %v\n%s%s", r.code, started(r.stdout), r.stdout, r.stderr)
+		}
+		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "done earlier"`)
+		r = bsEnv(t, dir, nil, "record", "verify.yaml")
+		if r.code != 0 || !regexp.MustCompile(`go:verify\s+done earlier\s+\S+s\s+exit 0\s+bit-identical`).MatchString(r.stdout) {
+			t.Errorf("record: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
 
@@ -174,6 +208,11 @@ func TestVerifyToolchain(t *testing.T) {
 		}
 		if !strings.Contains(r.stderr, "go:verify") {
 			t.Errorf("the failure does not name the step go:verify:\n%s", r.stderr)
+		}
+		checkRecord(t, dir, `"status": "failed"`, `/src/pkg/a.go"`)
+		r = bsEnv(t, dir, nil, "record", "verify.yaml")
+		if !strings.Contains(r.stdout, "NOT bit-identical: 1 file(s) differ") {
+			t.Errorf("record after the failure:\n%s%s", r.stdout, r.stderr)
 		}
 	})
 }
