@@ -237,7 +237,7 @@ func (c *compiler) needDeps(comp *recipe.Component) []string {
 // lastStep is the ID of a component's final step, what `needs` waits for.
 func (c *compiler) lastStep(comp string) string {
 	rc := c.comps[comp]
-	if verifies(rc) {
+	if c.verifies(rc) {
 		return comp + ":verify"
 	}
 	if n := len(rc.Steps); n > 0 {

@@ -24,10 +24,32 @@ type Verification struct {
 	Pos recipe.Pos
 }
 
-// verifies reports whether a component ends with a verify step (a
-// verify: block that is not skip:).
-func verifies(c *recipe.Component) bool {
-	return c.Verify != nil && c.Verify.Skip.Value == "" && len(c.Steps) > 0
+// verifies reports whether a component ends with a verify step for the
+// plan's target: it has a verify: block with a reference, and skip: does
+// not apply (a per-target pin lists the target, or there is no skip:).
+func (c *compiler) verifies(comp *recipe.Component) bool {
+	v := comp.Verify
+	if v == nil || len(comp.Steps) == 0 || (v.GoMod.Value == "" && !v.SHA256.Set()) {
+		return false
+	}
+	if v.Skip.Value == "" {
+		return true
+	}
+	pin := v.H1
+	if v.GoMod.Value == "" {
+		pin = v.SHA256
+	}
+	_, ok := pin.For(c.tgt.Name, sameTarget)
+	return ok
+}
+
+// VerifySkipped says why a component is not verified for the plan's
+// target ("" when it is, or has no verify: block).
+func (p *Plan) VerifySkipped(comp *recipe.Component) string {
+	if comp.Verify == nil || p.Step(comp.Name.Value+":verify") != nil {
+		return ""
+	}
+	return comp.Verify.Skip.Value
 }
 
 // sameTarget matches a target name written in a per-target pin against
@@ -61,7 +83,7 @@ func (x *scope) goModSource(s *recipe.Source, src *Source) {
 // its checkpoint.
 func (x *scope) verifyStep(prev string) *Step {
 	comp := x.comp
-	if !verifies(comp) {
+	if !x.c.verifies(comp) {
 		return nil
 	}
 	name := comp.Name.Value

@@ -64,27 +64,25 @@ func validatePerTarget(p PerTarget, field string, form *regexp.Regexp, which, co
 
 // validateVerify checks a component's verify: block: an artifact and
 // exactly one reference (gomod: + h1:, or sha256:), or skip: with a reason.
+// skip: may also come with a per-target pin: it then says why the targets
+// the mapping does not list go unverified.
 func validateVerify(c *Component, errs *ErrorList) {
 	v, name := c.Verify, c.Name.Value
-	refs := 0
-	for _, set := range []bool{v.GoMod.Value != "", v.SHA256.Set(), v.Skip.Value != ""} {
-		if set {
-			refs++
-		}
-	}
+	hasMod, hasSum, hasSkip := v.GoMod.Value != "", v.SHA256.Set(), v.Skip.Value != ""
 	switch {
-	case refs == 0:
+	case !hasMod && !hasSum && !hasSkip:
 		errs.errorf(v.Pos, name, "", "verify: needs the official artifact (gomod: + h1:, or sha256:) or skip: REASON")
 		return
-	case refs > 1:
-		errs.errorf(v.Pos, name, "", "verify: gives more than one of gomod:, sha256: and skip:; use one")
+	case hasMod && hasSum:
+		errs.errorf(v.Pos, name, "", "verify: gives both gomod: and sha256:; use one")
 		return
-	}
-	if v.Skip.Value != "" {
+	case hasSkip && !hasMod && !hasSum:
 		if v.File.Value != "" || v.H1.Set() {
-			errs.errorf(v.Pos, name, "", "verify: with skip: compares nothing; drop file: and h1:")
+			errs.errorf(v.Pos, name, "", "verify: with skip: alone compares nothing; drop file: and h1:")
 		}
 		return
+	case hasSkip && len(v.H1.ByTarget) == 0 && len(v.SHA256.ByTarget) == 0:
+		errs.errorf(v.Skip.Pos, name, "", "skip: next to a reference applies to the targets a per-target h1:/sha256: mapping leaves out; with a single pin, drop one of them")
 	}
 	if v.File.Value == "" {
 		errs.errorf(v.Pos, name, "", "verify: needs file:, the artifact the build produced")
@@ -92,7 +90,7 @@ func validateVerify(c *Component, errs *ErrorList) {
 	if len(c.Steps) == 0 {
 		errs.errorf(v.Pos, name, "", "verify: needs steps that build the artifact")
 	}
-	if v.GoMod.Value != "" {
+	if hasMod {
 		validateGoMod(v.GoMod, v.H1, name, errs)
 		return
 	}

@@ -265,8 +265,8 @@ func stepRecord(r Run, s *plan.Step, cp *state.Checkpoint, ran bool) ResourceDes
 	}
 	if v := r.Plan.Recipe; s.Kind == plan.KindRun {
 		for _, c := range v.Components {
-			if c.Name.Value == s.Component && c.Verify != nil && c.Verify.Skip.Value != "" && isLast(r.Plan, s) {
-				a["verification"] = "not verified: " + c.Verify.Skip.Value
+			if why := r.Plan.VerifySkipped(c); c.Name.Value == s.Component && why != "" && isLast(r.Plan, s) {
+				a["verification"] = "not verified: " + why
 			}
 		}
 	}
