@@ -14,7 +14,7 @@ FUZZ    := ./bootstrap/recipe:FuzzLoad:50000x ./runner/unpack:FuzzUnpack:10000x 
 FUZZTIME ?=
 DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
 
-.PHONY: all build test deps lint fuzz bench dist e2e clean
+.PHONY: all build test deps lint fuzz bench dist e2e e2e-go clean
 
 all: build
 
@@ -61,6 +61,13 @@ dist:
 e2e: build
 	./scripts/deps.sh e2e
 	BOOTSTRAP_E2E=1 $(GO) test -p 1 -count=1 -timeout 120m -run 'E2E' -v $(PKGS)
+
+# The Go climb (recipes/go-from-gccgo.yaml): gccgo-12 → … → go1.27.x, every
+# hop from 1.21 on verified bit for bit against the published toolchain
+# module; then a rerun that must do nothing. Needs root for apt (gccgo-12,
+# golang-1.19's source) and the module proxy.
+e2e-go: build
+	./scripts/e2e-go.sh
 
 clean:
 	rm -rf bin dist
