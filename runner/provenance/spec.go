@@ -33,96 +33,113 @@ func CheckShape(data []byte) error {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return err
 	}
-	var probs []string
-	bad := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
-	obj := func(v any, path, kind string) map[string]any {
-		m, ok := v.(map[string]any)
-		if !ok {
-			bad("%s: not an object", path)
-			return nil
-		}
-		for k := range m {
-			if _, known := specFields[kind][k]; !known {
-				bad("%s: field %q is not in the %s spec", path, k, kind)
-			}
-		}
-		for k, req := range specFields[kind] {
-			if _, ok := m[k]; req && !ok {
-				bad("%s: required field %q missing", path, k)
-			}
-		}
-		return m
-	}
-	descriptors := func(v any, path string, needDigest bool) {
-		list, ok := v.([]any)
-		if v == nil {
-			return
-		}
-		if !ok {
-			bad("%s: not a list", path)
-			return
-		}
-		for i, d := range list {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			m := obj(d, p, "descriptor")
-			if m == nil {
-				continue
-			}
-			dg, _ := m["digest"].(map[string]any)
-			if m["uri"] == nil && len(dg) == 0 && m["content"] == nil {
-				bad("%s: needs one of uri, digest, content", p)
-			}
-			if needDigest && len(dg) == 0 {
-				bad("%s: a subject needs a digest", p)
-			}
-			for alg, val := range dg {
-				if s, ok := val.(string); !ok || s == "" || alg != strings.ToLower(alg) && alg != DigestTreeHash && alg != DigestDirHash && alg != DigestGit && alg != "hgChangeset" {
-					bad("%s: digest %q: %v", p, alg, val)
-				}
-			}
-		}
-	}
-	st := obj(doc, "statement", "statement")
+	c := &shapeChecker{}
+	st := c.obj(doc, "statement", "statement")
 	if st == nil {
-		return joinProblems(probs)
+		return c.err()
 	}
 	if st["_type"] != StatementType {
-		bad("_type is %v, want %s", st["_type"], StatementType)
+		c.bad("_type is %v, want %s", st["_type"], StatementType)
 	}
 	if st["predicateType"] != PredicateType {
-		bad("predicateType is %v, want %s", st["predicateType"], PredicateType)
+		c.bad("predicateType is %v, want %s", st["predicateType"], PredicateType)
 	}
-	descriptors(st["subject"], "subject", true)
-	pred := obj(st["predicate"], "predicate", "predicate")
+	c.descriptors(st["subject"], "subject", true)
+	pred := c.obj(st["predicate"], "predicate", "predicate")
 	if pred == nil {
-		return joinProblems(probs)
+		return c.err()
 	}
-	if bd := obj(pred["buildDefinition"], "predicate.buildDefinition", "buildDefinition"); bd != nil {
+	if bd := c.obj(pred["buildDefinition"], "predicate.buildDefinition", "buildDefinition"); bd != nil {
 		if _, ok := bd["externalParameters"].(map[string]any); !ok {
-			bad("externalParameters must be an object")
+			c.bad("externalParameters must be an object")
 		}
-		descriptors(bd["resolvedDependencies"], "resolvedDependencies", false)
+		c.descriptors(bd["resolvedDependencies"], "resolvedDependencies", false)
 	}
-	if rd := obj(pred["runDetails"], "predicate.runDetails", "runDetails"); rd != nil {
-		if b := obj(rd["builder"], "runDetails.builder", "builder"); b != nil {
-			if id, _ := b["id"].(string); id == "" {
-				bad("builder.id is empty")
+	if rd := c.obj(pred["runDetails"], "predicate.runDetails", "runDetails"); rd != nil {
+		c.runDetails(rd)
+	}
+	return c.err()
+}
+
+// shapeChecker collects the problems CheckShape finds.
+type shapeChecker struct{ probs []string }
+
+func (c *shapeChecker) bad(format string, args ...any) {
+	c.probs = append(c.probs, fmt.Sprintf(format, args...))
+}
+
+func (c *shapeChecker) err() error { return joinProblems(c.probs) }
+
+// obj checks that v is an object with only the fields of kind and all of
+// its required ones.
+func (c *shapeChecker) obj(v any, path, kind string) map[string]any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.bad("%s: not an object", path)
+		return nil
+	}
+	for k := range m {
+		if _, known := specFields[kind][k]; !known {
+			c.bad("%s: field %q is not in the %s spec", path, k, kind)
+		}
+	}
+	for k, req := range specFields[kind] {
+		if _, ok := m[k]; req && !ok {
+			c.bad("%s: required field %q missing", path, k)
+		}
+	}
+	return m
+}
+
+// descriptors checks a list of resource descriptors.
+func (c *shapeChecker) descriptors(v any, path string, needDigest bool) {
+	if v == nil {
+		return
+	}
+	list, ok := v.([]any)
+	if !ok {
+		c.bad("%s: not a list", path)
+		return
+	}
+	for i, d := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		m := c.obj(d, p, "descriptor")
+		if m == nil {
+			continue
+		}
+		dg, _ := m["digest"].(map[string]any)
+		if m["uri"] == nil && len(dg) == 0 && m["content"] == nil {
+			c.bad("%s: needs one of uri, digest, content", p)
+		}
+		if needDigest && len(dg) == 0 {
+			c.bad("%s: a subject needs a digest", p)
+		}
+		for alg, val := range dg {
+			if s, ok := val.(string); !ok || s == "" {
+				c.bad("%s: digest %q: %v", p, alg, val)
 			}
 		}
-		if md, ok := rd["metadata"]; ok {
-			if m := obj(md, "runDetails.metadata", "metadata"); m != nil {
-				for _, k := range []string{"startedOn", "finishedOn"} {
-					if s, ok := m[k].(string); ok {
-						if _, err := time.Parse(time.RFC3339, s); err != nil {
-							bad("metadata.%s: %v", k, err)
-						}
+	}
+}
+
+func (c *shapeChecker) runDetails(rd map[string]any) {
+	if b := c.obj(rd["builder"], "runDetails.builder", "builder"); b != nil {
+		if id, _ := b["id"].(string); id == "" {
+			c.bad("builder.id is empty")
+		}
+	}
+	if md, ok := rd["metadata"]; ok {
+		if m := c.obj(md, "runDetails.metadata", "metadata"); m != nil {
+			for _, k := range []string{"startedOn", "finishedOn"} {
+				if s, ok := m[k].(string); ok {
+					if _, err := time.Parse(time.RFC3339, s); err != nil {
+						c.bad("metadata.%s: %v", k, err)
 					}
 				}
 			}
 		}
-		descriptors(rd["byproducts"], "byproducts", false)
 	}
-	return joinProblems(probs)
+	c.descriptors(rd["byproducts"], "byproducts", false)
 }
 
 func joinProblems(probs []string) error {
