@@ -118,7 +118,8 @@ func dependencies(s *plan.Step) ([]ResourceDescriptor, error) {
 	case plan.KindVerify:
 		if ref, ok := s.Verify.Source(); ok {
 			d := sourceDescriptor(s.Component, ref)
-			d.Annotations = map[string]any{"role": "official artifact verified against"}
+			d.Name = s.Component + " official artifact"
+			d.Annotations["role"] = "official artifact verified against"
 			out = append(out, d)
 		} else {
 			out = append(out, ResourceDescriptor{Name: s.Component + " official artifact", Digest: map[string]string{"sha256": s.Verify.SHA256},

@@ -91,7 +91,10 @@ func firstGlob(patterns ...string) (string, bool) {
 func versionLine(ctx context.Context, prog string, args ...string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, _ := exec.CommandContext(ctx, prog, args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, prog, args...).CombinedOutput()
+	if err != nil {
+		return "" // no version option (dash): the digest still names the binary
+	}
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return line
 }

@@ -121,7 +121,7 @@ func TestRecord(t *testing.T) {
 		`"uri": "https://example.org/tool-1.0.tar.gz"`, `"sha256": "1111111111111111111111111111111111111111111111111111111111111111"`,
 		`"uri": "pkg:golang/golang.org/toolchain@v0.0.1-go1.99.1.linux-amd64"`, `"dirHash": "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="`,
 		`"dirHash": "h1:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC="`,
-		`"name": "tool patch fix.patch"`, `"name": "host kernel"`, `"name": "host tool sh"`,
+		`"name": "tool patch fix.patch"`, `"name": "host kernel"`, `"name": "host tool sh"`, `"name": "go official artifact"`,
 		`"bootstrapTreeSha256": "abcd"`, `"status": "failed"`, `/src/a.go"`, `"status": "ran"`, `"status": "done earlier"`,
 		`"target": "amd64"`, `"offline": true`,
 	} {
