@@ -202,6 +202,7 @@ func TestVerifyToolchain(t *testing.T) {
 		if r.code != 1 {
 			t.Fatalf("run: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 		}
+		t.Logf("what the porter sees:\n%s", r.stderr)
 		name := tcModule + "@" + tcVersion + "/src/pkg/a.go: sha256 "
 		if !strings.Contains(r.stderr, name) || strings.Contains(r.stderr, "/src/pkg/b.go") {
 			t.Errorf("the failure does not name %s alone:\n%s", name, r.stderr)

@@ -122,8 +122,7 @@ func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writ
 	if len(res.Differences) == 0 {
 		mm.Note = "every file is the same, so the archives differ in order, compression or metadata"
 	}
-	fmt.Fprintln(log, mm.Error())
-	return res, mm
+	return res, mm // the runner writes the error, with the list, to the log
 }
 
 func fileSHA256(p string) (string, error) {
