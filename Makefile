@@ -14,12 +14,12 @@ FUZZ    := ./bootstrap/recipe:FuzzLoad:50000x ./runner/unpack:FuzzUnpack:10000x 
 FUZZTIME ?=
 DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
 
-.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated check-debian clean
+.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated e2e-go check-debian clean
 
 all: build
 
 build:
-	$(GO) build -o bin/bootstrap ./cmd/bootstrap
+	$(GO) build -buildvcs=auto -o bin/bootstrap ./cmd/bootstrap
 
 deps:
 	./scripts/deps.sh test
@@ -78,6 +78,13 @@ e2e-emulated: build
 # bootstrap and compares the tree with dpkg-source -x. See the README.
 check-debian: build
 	./scripts/check-debian.sh
+
+# The Go climb (recipes/go-from-gccgo.yaml): gccgo-12 → … → go1.27.x, every
+# hop from 1.21 on verified bit for bit against the published toolchain
+# module; then a rerun that must do nothing. Needs root for apt (gccgo-12,
+# golang-1.19's source) and the module proxy.
+e2e-go: build
+	./scripts/e2e-go.sh
 
 clean:
 	rm -rf bin dist

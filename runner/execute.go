@@ -81,6 +81,8 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 		err = s.fetch(ctx, st, log)
 	case plan.KindPatch:
 		record, err = s.patch(ctx, st, log)
+	case plan.KindVerify:
+		record, err = s.verify(ctx, st, log)
 	default:
 		err = s.script(ctx, st, build, log)
 	}
@@ -187,6 +189,14 @@ func (s *scheduler) patch(ctx context.Context, st *plan.Step, log io.Writer) (an
 		return nil, nil
 	}
 	return records, nil
+}
+
+// verify compares the component's artifact with the official one.
+func (s *scheduler) verify(ctx context.Context, st *plan.Step, log io.Writer) (any, error) {
+	if s.opts.Verify == nil {
+		return nil, errors.New("this build of bootstrap cannot verify artifacts")
+	}
+	return s.opts.Verify(ctx, st.Verify, log)
 }
 
 // script runs a run step's command.

@@ -44,6 +44,10 @@ type Options struct {
 	// Executor runs the run steps' commands; nil means this host. Its
 	// Inputs must have been given to plan.Compile.
 	Executor executor.Executor
+	// Verify runs a verify step: it compares the artifact with the
+	// official one and returns a record of the result (stored in the
+	// checkpoint), or an error listing what differs.
+	Verify func(ctx context.Context, v *plan.Verification, log io.Writer) (any, error)
 }
 
 // Summary is what a run did.

@@ -237,6 +237,9 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 		prev = s.ID
 	}
 	x.step = ""
+	if v := x.verifyStep(prev); v != nil {
+		steps = append(steps, v)
+	}
 	if len(comp.Steps) == 0 && len(comp.Needs) > 0 && len(steps) > 0 {
 		// A source-only component still waits for what it needs.
 		steps[len(steps)-1].Deps = append(steps[len(steps)-1].Deps, c.needDeps(comp)...)
@@ -255,6 +258,9 @@ func (c *compiler) needDeps(comp *recipe.Component) []string {
 // lastStep is the ID of a component's final step, what `needs` waits for.
 func (c *compiler) lastStep(comp string) string {
 	rc := c.comps[comp]
+	if c.verifies(rc) {
+		return comp + ":verify"
+	}
 	if n := len(rc.Steps); n > 0 {
 		return comp + ":" + rc.Steps[n-1].Name.Value
 	}
@@ -341,6 +347,8 @@ func (x *scope) source(s *recipe.Source) Source {
 	case "hg":
 		src.Repo, src.Commit = x.plain(s.HG), s.Changeset.Value
 		src.Identity = "hg:" + src.Commit
+	case "gomod":
+		x.goModSource(s, &src)
 	case "dir":
 		src.Dir = x.path(s.Dir, x.c.r.DirOf(s.Dir))
 		if x.c.opts.SkipContentHashes {

@@ -15,6 +15,9 @@ const (
 	KindFetch Kind = "fetch"
 	KindPatch Kind = "patch"
 	KindRun   Kind = "run"
+	// KindVerify compares an artifact with the official one; it is the last
+	// step of a component with a verify: block.
+	KindVerify Kind = "verify"
 )
 
 // Plan is a compiled recipe: steps in a dependency-respecting order.
@@ -71,6 +74,9 @@ type Step struct {
 	// on the last step of a component).
 	Outputs []string
 
+	// Verify is set on verify steps.
+	Verify *Verification
+
 	// Inputs are the named values the signature is computed over; they are
 	// stored in the checkpoint so `bootstrap explain` can diff them.
 	Inputs map[string]string
@@ -80,7 +86,7 @@ type Step struct {
 
 // Source is one fully expanded, pinned source of a component.
 type Source struct {
-	// Kind is url, git, dir, svn or hg.
+	// Kind is url, git, dir, svn, hg or gomod.
 	Kind string
 	// URLs are the download locations, in order (kind url).
 	URLs []string
@@ -101,11 +107,17 @@ type Source struct {
 	Submodules bool
 	// Dir is the absolute path of a local tree (kind dir).
 	Dir string
+	// Module, Version and H1 name a Go module version and its dirhash
+	// (kind gomod).
+	Module  string
+	Version string
+	H1      string
 	// Dest is where the source goes, relative to the component's tree
 	// ("." for the tree itself).
 	Dest string
 	// Identity names the content exactly: "sha256:<hex>", "git:<commit>",
-	// "dir:<tree hash>", "svn:<url>@<rev>", "hg:<changeset>". It goes into
+	// "dir:<tree hash>", "svn:<url>@<rev>", "hg:<changeset>",
+	// "gomod:<module>@<version> <h1>". It goes into
 	// signatures instead of the URL, so a moved mirror does not rebuild.
 	Identity string
 	// Pos is where the source is written in the recipe.

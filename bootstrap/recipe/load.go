@@ -346,8 +346,31 @@ func (d *decoder) component(n *yaml.Node) *Component {
 		"requires": func(k, v *yaml.Node) { c.Requires = d.requires(v) },
 		"steps":    func(k, v *yaml.Node) { c.Steps = d.steps(v) },
 		"outputs":  func(k, v *yaml.Node) { c.Outputs = d.strList(v, false) },
+		"verify":   func(k, v *yaml.Node) { c.Verify = d.verify(v) },
 	})
 	return c
+}
+
+func (d *decoder) verify(n *yaml.Node) *Verify {
+	vf := &Verify{Pos: d.pos(n)}
+	d.mapping(n, "verify", map[string]func(k, v *yaml.Node){
+		"file":   func(k, v *yaml.Node) { vf.File = d.str(v) },
+		"gomod":  func(k, v *yaml.Node) { vf.GoMod = d.str(v) },
+		"h1":     func(k, v *yaml.Node) { vf.H1 = d.perTarget(v) },
+		"sha256": func(k, v *yaml.Node) { vf.SHA256 = d.perTarget(v) },
+		"skip":   func(k, v *yaml.Node) { vf.Skip = d.str(v) },
+	})
+	return vf
+}
+
+// perTarget decodes a pin written as a scalar or as a mapping from target
+// name to value.
+func (d *decoder) perTarget(n *yaml.Node) PerTarget {
+	n = resolveAlias(n)
+	if n.Kind == yaml.MappingNode {
+		return PerTarget{Str: Str{Pos: d.pos(n)}, ByTarget: d.vars(n)}
+	}
+	return PerTarget{Str: d.str(n)}
 }
 
 func (d *decoder) source(n *yaml.Node) *Source {
@@ -367,6 +390,8 @@ func (d *decoder) source(n *yaml.Node) *Source {
 		"hg":         func(k, v *yaml.Node) { s.HG = d.str(v) },
 		"changeset":  func(k, v *yaml.Node) { s.Changeset = d.str(v) },
 		"dest":       func(k, v *yaml.Node) { s.Dest = d.str(v) },
+		"gomod":      func(k, v *yaml.Node) { s.GoMod = d.str(v) },
+		"h1":         func(k, v *yaml.Node) { s.H1 = d.perTarget(v) },
 	})
 	return s
 }

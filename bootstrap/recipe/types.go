@@ -149,10 +149,61 @@ type Component struct {
 	// Outputs are paths whose content is hashed into the last step's
 	// checkpoint; a missing output makes that step stale.
 	Outputs []Str
+	// Verify, when set, compares an artifact the build produced with the
+	// official one, as the component's last step.
+	Verify *Verify
+}
+
+// Verify is a component's `verify:` block: the artifact it built and the
+// official artifact it must be bit-identical to.
+type Verify struct {
+	Pos Pos
+	// File is the artifact the build produced, e.g.
+	// ${{ src }}/pkg/distpack/v0.0.1-go1.27.4.linux-amd64.zip.
+	File Str
+	// GoMod names the official artifact as a module version,
+	// MODULE@VERSION, fetched like a gomod: source and pinned by H1.
+	GoMod Str
+	H1    PerTarget
+	// SHA256 pins the official artifact by its digest instead; the file
+	// itself is looked up in the cache to list what differs.
+	SHA256 PerTarget
+	// Skip, instead of a reference, says why this component cannot be
+	// verified (for Go before 1.21: "not reproducible upstream"); it is
+	// recorded in the provenance and nothing runs.
+	Skip Str
+}
+
+// PerTarget is a pin that may differ by target: one value written as a
+// scalar, or a mapping from target name to value (a toolchain module's h1
+// differs for every GOARCH).
+type PerTarget struct {
+	// Str is the single value, when written as a scalar.
+	Str
+	// ByTarget maps target names to values, in file order, when written as
+	// a mapping.
+	ByTarget []Var
+}
+
+// Set reports whether any value is given.
+func (p PerTarget) Set() bool { return p.Value != "" || len(p.ByTarget) > 0 }
+
+// For returns the value for target (matched by name or alias through
+// match) and whether there is one.
+func (p PerTarget) For(target string, match func(name, target string) bool) (Str, bool) {
+	if len(p.ByTarget) == 0 {
+		return p.Str, p.Value != ""
+	}
+	for _, v := range p.ByTarget {
+		if match(v.Name.Value, target) {
+			return v.Value, true
+		}
+	}
+	return Str{}, false
 }
 
 // Source is where a component's source comes from. Exactly one of URL, Git,
-// Dir, SVN or HG is set; validation checks the matching pin.
+// Dir, SVN, HG or GoMod is set; validation checks the matching pin.
 type Source struct {
 	Pos Pos
 	// URL lists download locations tried in order, each verified by SHA256.
@@ -177,11 +228,15 @@ type Source struct {
 	// HG is a Mercurial URL pinned by Changeset.
 	HG        Str
 	Changeset Str
+	// GoMod is a Go module version, MODULE@VERSION, fetched with the
+	// module proxy protocol and pinned by H1, its dirhash.
+	GoMod Str
+	H1    PerTarget
 	// Dest is where the source goes, relative to the component's tree.
 	Dest Str
 }
 
-// Kind names which kind of source this is: url, git, dir, svn or hg; "" when
+// Kind names which kind of source this is: url, git, dir, svn, hg or gomod; "" when
 // none (or several) is set, which validation reports.
 func (s *Source) Kind() string {
 	kinds := s.kinds()
@@ -207,6 +262,9 @@ func (s *Source) kinds() []string {
 	}
 	if s.HG.Value != "" {
 		k = append(k, "hg")
+	}
+	if s.GoMod.Value != "" {
+		k = append(k, "gomod")
 	}
 	return k
 }

@@ -25,7 +25,7 @@ var (
 var Builtins = []string{"work", "src", "build", "jobs", "target", "host", "components", "env"}
 
 // ReservedSteps are the step names bootstrap gives a component itself.
-var ReservedSteps = []string{"fetch", "patch"}
+var ReservedSteps = []string{"fetch", "patch", "verify"}
 
 // validate checks what the decoder cannot: names, references, pins, files
 // and cycles. Expansion of ${{ }} is checked when the plan is compiled.
@@ -117,6 +117,9 @@ func validateComponent(r *Recipe, c *Component, byName map[string]*Component, er
 		seenNeed[n.Value] = true
 	}
 	validateEnv(c.Env, name, "", errs)
+	if c.Verify != nil {
+		validateVerify(c, errs)
+	}
 	dests := map[string]bool{}
 	for _, s := range c.Sources {
 		validateSource(r, name, s, errs)
@@ -179,7 +182,7 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 	kinds := s.kinds()
 	switch len(kinds) {
 	case 0:
-		errs.errorf(s.Pos, comp, "", "source names no origin: give url:, git:, dir:, svn: or hg:")
+		errs.errorf(s.Pos, comp, "", "source names no origin: give url:, git:, dir:, svn:, hg: or gomod:")
 		return
 	case 1:
 	default:
@@ -212,6 +215,11 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 			if u.Value == "" {
 				errs.errorf(u.Pos, comp, "", "empty url")
 			}
+		}
+	case "gomod":
+		validateGoMod(s.GoMod, s.H1, comp, errs)
+		if s.Strip != 0 {
+			errs.errorf(s.StripPos, comp, "", "strip: does not apply to gomod: sources (the MODULE@VERSION/ prefix is always removed)")
 		}
 	case "dir":
 		if s.Strip != 0 {

@@ -29,6 +29,19 @@ func newApp() *cli.App {
 			archCommand(),
 			doctorCommand(),
 			patchCommand(),
+			recordCommand(),
+		},
+		// --version is a flag of our own rather than urfave/cli's, whose
+		// printer is a package variable; it prints the same builder
+		// version and VCS revision as the provenance record.
+		HideVersion: true,
+		Flags:       []cli.Flag{&cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print bootstrap's version and VCS revision"}},
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				printVersion(c.App.Writer)
+				return nil
+			}
+			return cli.ShowAppHelp(c)
 		},
 	}
 }

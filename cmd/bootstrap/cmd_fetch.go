@@ -61,13 +61,23 @@ func runFetch(ctx context.Context, po planOptions, so sourceOptions, out io.Writ
 func fetchAll(ctx context.Context, steps []*plan.Step, sources source.Set, out io.Writer) []string {
 	var problems []string
 	for _, st := range steps {
-		if st.Kind != plan.KindFetch {
+		srcs := st.Sources
+		if st.Kind == plan.KindVerify {
+			// The official artifact is fetched ahead like a source.
+			srcs = nil
+			if ref, ok := st.Verify.Source(); ok {
+				srcs = append(srcs, ref)
+			}
+		} else if st.Kind != plan.KindFetch {
 			continue
 		}
-		for _, src := range st.Sources {
+		for _, src := range srcs {
 			name := src.Filename
 			if name == "" {
 				name = src.Repo + src.Dir
+			}
+			if src.Kind == "gomod" {
+				name = src.Module + "@" + src.Version
 			}
 			f, err := sources.For(src)
 			if err == nil {

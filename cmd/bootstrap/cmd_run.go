@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -109,11 +110,21 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
 		Printer: pr, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
 		Executor: place,
+		Verify: o.sourceOptions.verifier(sources),
 	}
 	if o.Verbose {
 		opts.Verbose = out
 	}
+	started := time.Now()
 	sum, err := runner.Run(ctx, p, opts)
+	cache, _ := cacheDir(o.Cache)
+	// The record is written whatever the outcome, even after Ctrl-C.
+	if rerr := writeRecord(context.WithoutCancel(ctx), p, o, cache, started, sum, err); rerr != nil {
+		fmt.Fprintln(errOut, "bootstrap:", rerr)
+		if err == nil {
+			err = rerr
+		}
+	}
 	var failed *runner.FailedError
 	if errors.As(err, &failed) {
 		reportFailures(errOut, failed)
@@ -133,7 +144,7 @@ func checkPendingOffline(ctx context.Context, p *plan.Plan, sources source.Set) 
 	}
 	var pending []*plan.Step
 	for _, st := range sts {
-		if st.Step.Kind == plan.KindFetch && st.State != runner.Done {
+		if (st.Step.Kind == plan.KindFetch || st.Step.Kind == plan.KindVerify) && st.State != runner.Done {
 			pending = append(pending, st.Step)
 		}
 	}

@@ -16,10 +16,12 @@ import (
 	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/fetch"
 	"github.com/porterkit/bootstrap/runner/gitsrc"
+	"github.com/porterkit/bootstrap/runner/gomod"
 	"github.com/porterkit/bootstrap/runner/patch"
 	"github.com/porterkit/bootstrap/runner/require"
 	"github.com/porterkit/bootstrap/runner/source"
 	"github.com/porterkit/bootstrap/runner/vcs"
+	"github.com/porterkit/bootstrap/runner/verify"
 )
 
 // sourceOptions are the flags that say where sources come from.
@@ -71,7 +73,28 @@ func (o sourceOptions) set(progress io.Writer) (source.Set, error) {
 		"git": gitsrc.New(gitsrc.Options{CacheDir: cache, Mirrors: o.Mirrors, Offline: o.Offline, Git: os.Getenv("BOOTSTRAP_GIT")}),
 		"svn": vcs.NewSVN(vcs.Options{CacheDir: cache, Offline: o.Offline}),
 		"hg":  vcs.NewHG(vcs.Options{CacheDir: cache, Offline: o.Offline}),
+		// GOPROXY is read as the go command reads it; off means the cache.
+		"gomod": gomod.New(gomod.Options{CacheDir: cache, Proxy: os.Getenv("GOPROXY"), Offline: o.Offline}),
 	}, nil
+}
+
+// verifier is the runner's verify hook: gomod: references come through
+// the same fetcher (and cache) as gomod sources.
+func (o sourceOptions) verifier(sources source.Set) func(context.Context, *plan.Verification, io.Writer) (any, error) {
+	vr := verify.Verifier{}
+	if m, ok := sources["gomod"].(*gomod.Fetcher); ok {
+		vr.Modules = m
+	}
+	if cache, err := cacheDir(o.Cache); err == nil {
+		vr.CacheDir = cache
+	}
+	return func(ctx context.Context, v *plan.Verification, log io.Writer) (any, error) {
+		res, err := vr.Verify(ctx, v, log)
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 }
 
 // applyPatch is the runner's patch hook.
