@@ -110,7 +110,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
 		Printer: pr, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
 		Executor: place,
-		Verify: o.sourceOptions.verifier(sources),
+		Verify:   o.sourceOptions.verifier(sources),
 	}
 	if o.Verbose {
 		opts.Verbose = out
