@@ -119,7 +119,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	sum, err := runner.Run(ctx, p, opts)
 	cache, _ := cacheDir(o.Cache)
 	// The record is written whatever the outcome, even after Ctrl-C.
-	if rerr := writeRecord(context.WithoutCancel(ctx), p, o, cache, started, sum, err); rerr != nil {
+	if rerr := writeRecord(context.WithoutCancel(ctx), p, o, place, cache, started, sum, err); rerr != nil {
 		fmt.Fprintln(errOut, "bootstrap:", rerr)
 		if err == nil {
 			err = rerr

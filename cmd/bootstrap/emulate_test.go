@@ -221,6 +221,11 @@ func TestEmulatedPackageChange(t *testing.T) {
 	if got, want := strings.Join(started(r.stdout), " "), "probe:slow probe:uname tree:list"; got != want {
 		t.Errorf("after the package change the run started %q, want %q", got, want)
 	}
+	// The provenance record names the tree's packages the steps used.
+	rec, err := os.ReadFile(filepath.Join(work, "provenance.json"))
+	if err != nil || !strings.Contains(string(rec), "pkg:deb/debian/busybox-static@1:1.35.0-4+b4?arch=ppc64el") {
+		t.Errorf("provenance.json does not list the tree's package (%v)", err)
+	}
 }
 
 // processesWith lists the PIDs whose environment holds kv.

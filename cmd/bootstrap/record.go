@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
+	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/state"
 	"github.com/porterkit/bootstrap/runner/verify"
@@ -19,7 +22,7 @@ import (
 // not. A run that never started (the work dir was locked, the selection
 // was wrong) leaves the previous record alone. It returns an error only
 // when the record cannot be written.
-func writeRecord(ctx context.Context, p *plan.Plan, o runOptions, cache string, started time.Time, sum *runner.Summary, runErr error) error {
+func writeRecord(ctx context.Context, p *plan.Plan, o runOptions, place executor.Executor, cache string, started time.Time, sum *runner.Summary, runErr error) error {
 	var locked *state.LockedError
 	var usage *runner.UsageError
 	if errors.As(runErr, &locked) || errors.As(runErr, &usage) || o.DryRun {
@@ -38,6 +41,11 @@ func writeRecord(ctx context.Context, p *plan.Plan, o runOptions, cache string, 
 		Failed:       map[string]provenance.Failure{},
 		Host:         provenance.HostFacts(ctx, p.Recipe),
 		Version:      provenance.ReadVersion(),
+	}
+	if x, ok := place.(*executor.Chroot); ok {
+		// The steps ran in this tree: its packages are what they used,
+		// beside the host's kernel (and qemu).
+		r.Host = append(r.Host, rootfsFacts(x)...)
 	}
 	if sum != nil {
 		r.Ran = sum.Ran
@@ -66,4 +74,21 @@ func writeRecord(ctx context.Context, p *plan.Plan, o runOptions, cache string, 
 // printVersion is `bootstrap --version`.
 func printVersion(w io.Writer) {
 	fmt.Fprintln(w, provenance.ReadVersion())
+}
+
+// rootfsFacts describes an emulated run's root file system: the tree as a
+// whole (its package list's sha256) and each package as a package URL.
+func rootfsFacts(x *executor.Chroot) []provenance.ResourceDescriptor {
+	id := x.Rootfs.Identity()
+	sum := sha256.Sum256([]byte(id))
+	out := []provenance.ResourceDescriptor{{
+		Name: "rootfs " + x.Rootfs.Spec.Name(), URI: "rootfs:" + x.Rootfs.Spec.String(),
+		Digest:      map[string]string{"sha256": hex.EncodeToString(sum[:])},
+		Annotations: map[string]any{"packages": len(x.Rootfs.Packages), "linux32": x.Linux32},
+	}}
+	for _, pkg := range x.Rootfs.Packages {
+		out = append(out, provenance.ResourceDescriptor{Name: "rootfs package " + pkg.Name,
+			URI: "pkg:deb/debian/" + pkg.Name + "@" + pkg.Version + "?arch=" + pkg.Arch})
+	}
+	return out
 }
