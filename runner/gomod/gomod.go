@@ -26,6 +26,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/porterkit/bootstrap/runner/state"
 	"io"
 	"net/http"
 	"net/url"
@@ -267,7 +268,7 @@ func (f *Fetcher) download(ctx context.Context, u string, mv module.Version, h1 
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return "", err
 	}
-	if err := writeAtomic(f.indexPath(mv), []byte(sum+" "+h1+"\n")); err != nil {
+	if err := state.WriteFileAtomic(f.indexPath(mv), []byte(sum+" "+h1+"\n")); err != nil {
 		return "", fmt.Errorf("cache index for %s@%s: %w", mv.Path, mv.Version, err)
 	}
 	return final, nil
@@ -303,31 +304,4 @@ func (f *Fetcher) open(ctx context.Context, u string) (io.ReadCloser, error) {
 	}
 	resp.Body.Close()
 	return nil, fmt.Errorf("download %s: %s", u, resp.Status)
-}
-
-// writeAtomic writes a small file by temp file, fsync and rename.
-func writeAtomic(p string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
 }

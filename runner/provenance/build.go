@@ -1,12 +1,9 @@
 package provenance
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +53,7 @@ type Run struct {
 // and what the run reports. Errors name the file that could not be read.
 func Build(r Run) (*Statement, error) {
 	st := &Statement{Type: StatementType, PredicateType: PredicateType, Subject: []ResourceDescriptor{}}
-	recipeSum, err := fileSHA256(r.Plan.Recipe.File)
+	recipeSum, err := verify.FileSHA256(r.Plan.Recipe.File)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
 	}
@@ -163,7 +160,7 @@ func sourceDescriptor(comp string, src plan.Source) ResourceDescriptor {
 // names, with their sha256.
 func patchDescriptors(comp string, p plan.Patch) ([]ResourceDescriptor, error) {
 	one := func(f string) (ResourceDescriptor, error) {
-		sum, err := fileSHA256(f)
+		sum, err := verify.FileSHA256(f)
 		if err != nil {
 			return ResourceDescriptor{}, fmt.Errorf("patch: %w", err)
 		}
@@ -224,7 +221,7 @@ func subjects(s *plan.Step, cp *state.Checkpoint) ([]ResourceDescriptor, error) 
 		case err != nil:
 			continue // the status says it is missing; nothing to vouch for
 		case fi.Mode().IsRegular():
-			sum, err := fileSHA256(o)
+			sum, err := verify.FileSHA256(o)
 			if err != nil {
 				return nil, err
 			}
@@ -283,19 +280,6 @@ func isLast(p *plan.Plan, s *plan.Step) bool {
 		}
 	}
 	return last == s.ID
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Write stores the record at <work>/provenance.json atomically (temp file,

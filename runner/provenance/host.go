@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner/verify"
 )
 
 // HostFacts describes the build machine as dependencies of the build: the
@@ -67,7 +68,7 @@ func fileFact(name, path, version string) (ResourceDescriptor, bool) {
 	if err != nil {
 		return ResourceDescriptor{}, false
 	}
-	sum, err := fileSHA256(real)
+	sum, err := verify.FileSHA256(real)
 	if err != nil {
 		return ResourceDescriptor{}, false
 	}

@@ -80,7 +80,7 @@ func (e *MismatchError) Error() string {
 func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writer) (*Result, error) {
 	res := &Result{Artifact: v.File, Reference: v.Reference}
 	var err error
-	if res.ArtifactSHA256, err = fileSHA256(v.File); err != nil {
+	if res.ArtifactSHA256, err = FileSHA256(v.File); err != nil {
 		return nil, fmt.Errorf("the artifact to verify: %w (set by file: at %s)", err, v.Pos)
 	}
 	official := ""
@@ -91,7 +91,7 @@ func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writ
 		if official, err = vr.Modules.Zip(ctx, v.Module, v.Version, v.H1, log); err != nil {
 			return nil, fmt.Errorf("official artifact: %w", err)
 		}
-		if res.ReferenceSHA256, err = fileSHA256(official); err != nil {
+		if res.ReferenceSHA256, err = FileSHA256(official); err != nil {
 			return nil, err
 		}
 	} else {
@@ -125,7 +125,8 @@ func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writ
 	return res, mm // the runner writes the error, with the list, to the log
 }
 
-func fileSHA256(p string) (string, error) {
+// FileSHA256 is the hex sha256 of a file's content.
+func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
