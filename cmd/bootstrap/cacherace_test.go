@@ -30,27 +30,14 @@ func gitRepo(t *testing.T, n int) (string, string) {
 // bothRecipe writes faults.yaml with a url component and a git component.
 func bothRecipe(t *testing.T, dir, url, sum, repo, commit string) {
 	t.Helper()
-	recipe := fmt.Sprintf(`name: faults
-components:
-  - name: pkg
-    source:
-      url: %s
-      sha256: %s
-      strip: 1
-    steps:
-      - name: build
-        run: cp ${{ src }}/hello.txt ${{ build }}/out.txt
-  - name: repo
+	writeFaultsRecipe(t, dir, fmt.Sprintf(urlComponent, url, sum)+fmt.Sprintf(`  - name: repo
     source:
       git: %s
       commit: %s
     steps:
       - name: build
         run: cp ${{ src }}/hello.txt ${{ build }}/out.txt
-`, url, sum, repo, commit)
-	if err := os.WriteFile(filepath.Join(dir, "faults.yaml"), []byte(recipe), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, repo, commit))
 }
 
 // TestCorruptGitCache damages the bare repository the cache keeps: the

@@ -63,7 +63,11 @@ func sha(data []byte) string {
 // the file at url and whose step copies hello.txt out of it.
 func urlRecipe(t *testing.T, dir, url, sum string) {
 	t.Helper()
-	recipe := fmt.Sprintf(`name: faults
+	writeFaultsRecipe(t, dir, fmt.Sprintf(urlComponent, url, sum))
+}
+
+// urlComponent is the faults recipe's url component: url, sha256.
+const urlComponent = `name: faults
 components:
   - name: pkg
     source:
@@ -73,7 +77,11 @@ components:
     steps:
       - name: build
         run: cp ${{ src }}/hello.txt ${{ build }}/out.txt
-`, url, sum)
+`
+
+// writeFaultsRecipe writes faults.yaml into dir.
+func writeFaultsRecipe(t *testing.T, dir, recipe string) {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "faults.yaml"), []byte(recipe), 0o644); err != nil {
 		t.Fatal(err)
 	}
