@@ -193,6 +193,11 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 	}
 	recipeEnv := x.env(c.r.Env, nil)
 	compEnv := x.env(comp.Env, nil)
+	for _, te := range comp.TargetEnv {
+		if sameTarget(te.Target.Value, c.tgt.Name) {
+			x.env(te.Env, compEnv)
+		}
+	}
 	for i, rs := range comp.Steps {
 		x.step = rs.Name.Value
 		s := base(rs.Name.Value, KindRun, rs.Pos)

@@ -201,3 +201,54 @@ components:
 		t.Errorf("a work reference in host.packages: %v", err)
 	}
 }
+
+// TestTargetEnv checks that target_env: reaches only the target it names:
+// the other targets' steps keep their signatures, so adding a workaround
+// for one target rebuilds nothing for the others.
+func TestTargetEnv(t *testing.T) {
+	with := strings.Replace(base, "name: sig\n", "name: sig\ntargets: [amd64, 386]\n", 1)
+	without := with
+	with = strings.Replace(with, "    steps:\n      - name: make", `    target_env:
+      i386:
+        GO19CONCURRENTCOMPILATION: "0"
+    steps:
+      - name: make`, 1)
+	if with == without {
+		t.Fatal("the test recipe did not change")
+	}
+	compileFor := func(text, target string) *plan.Plan {
+		t.Helper()
+		dir := t.TempDir()
+		path := filepath.Join(dir, "r.yaml")
+		for name, data := range map[string]string{"r.yaml": text, "fix.patch": "--- a/x\n+++ b/x\n"} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, err := recipe.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := plan.Compile(r, plan.Options{WorkDir: "/work", Host: testHost(t), Target: target, Jobs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if a, b := sigs(compileFor(without, "amd64")), sigs(compileFor(with, "amd64")); !reflect.DeepEqual(a, b) {
+		t.Errorf("target_env for 386 changed amd64 signatures:\n%v\n%v", a, b)
+	}
+	p386, ref386 := compileFor(with, "386"), compileFor(without, "386")
+	if !contains(p386.Step("go:make").Env, "GO19CONCURRENTCOMPILATION=0") {
+		t.Errorf("386 go:make env lacks the target's variable: %v", p386.Step("go:make").Env)
+	}
+	if contains(p386.Step("boot:link").Env, "GO19CONCURRENTCOMPILATION=0") {
+		t.Error("the variable leaked into another component")
+	}
+	if p386.Step("go:make").Signature == ref386.Step("go:make").Signature {
+		t.Error("target_env did not change the 386 signature of go:make")
+	}
+	if p386.Step("boot:link").Signature != ref386.Step("boot:link").Signature {
+		t.Error("target_env changed a step of another component")
+	}
+}

@@ -341,12 +341,13 @@ func (d *decoder) component(n *yaml.Node) *Component {
 			}
 			c.Sources = append(c.Sources, list(d, v, "sources", d.source)...)
 		},
-		"patches":  func(k, v *yaml.Node) { c.Patches = d.patches(v) },
-		"env":      func(k, v *yaml.Node) { c.Env = d.vars(v) },
-		"requires": func(k, v *yaml.Node) { c.Requires = d.requires(v) },
-		"steps":    func(k, v *yaml.Node) { c.Steps = d.steps(v) },
-		"outputs":  func(k, v *yaml.Node) { c.Outputs = d.strList(v, false) },
-		"verify":   func(k, v *yaml.Node) { c.Verify = d.verify(v) },
+		"patches":    func(k, v *yaml.Node) { c.Patches = d.patches(v) },
+		"env":        func(k, v *yaml.Node) { c.Env = d.vars(v) },
+		"target_env": func(k, v *yaml.Node) { c.TargetEnv = d.targetEnv(v) },
+		"requires":   func(k, v *yaml.Node) { c.Requires = d.requires(v) },
+		"steps":      func(k, v *yaml.Node) { c.Steps = d.steps(v) },
+		"outputs":    func(k, v *yaml.Node) { c.Outputs = d.strList(v, false) },
+		"verify":     func(k, v *yaml.Node) { c.Verify = d.verify(v) },
 	})
 	return c
 }
@@ -361,6 +362,21 @@ func (d *decoder) verify(n *yaml.Node) *Verify {
 		"skip":   func(k, v *yaml.Node) { vf.Skip = d.str(v) },
 	})
 	return vf
+}
+
+// targetEnv decodes a mapping from target name to environment mapping.
+func (d *decoder) targetEnv(n *yaml.Node) []TargetEnv {
+	n = resolveAlias(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "target_env: expected a mapping of target names to environments, found %s", kindName(n))
+		return nil
+	}
+	var out []TargetEnv
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		out = append(out, TargetEnv{Target: d.str(k), Env: d.vars(v)})
+	}
+	return out
 }
 
 // perTarget decodes a pin written as a scalar or as a mapping from target

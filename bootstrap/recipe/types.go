@@ -142,6 +142,10 @@ type Component struct {
 	Patches []*Patch
 	// Env applies to every step of this component, over the recipe's env.
 	Env []Var
+	// TargetEnv adds variables for some targets only, over Env: a work-
+	// around one target's toolchain needs stays out of the other targets'
+	// step signatures, so adding it reruns nothing elsewhere.
+	TargetEnv []TargetEnv
 	// Requires are version checks run before the first own step.
 	Requires []*Requirement
 	// Steps run in order after the patch step.
@@ -200,6 +204,14 @@ func (p PerTarget) For(target string, match func(name, target string) bool) (Str
 		}
 	}
 	return Str{}, false
+}
+
+// TargetEnv is the environment a component adds when built for one target.
+type TargetEnv struct {
+	// Target is a target name or alias, as in `targets:`.
+	Target Str
+	// Env is added over the component's env for that target.
+	Env []Var
 }
 
 // Source is where a component's source comes from. Exactly one of URL, Git,

@@ -102,6 +102,26 @@ func validateEnv(env []Var, comp, step string, errs *ErrorList) {
 	}
 }
 
+// validateTargetEnv checks that every target_env: key is a known target,
+// named once, with valid variable names. A target the recipe does not list
+// is allowed: a recipe that extends another may narrow its targets.
+func validateTargetEnv(r *Recipe, c *Component, errs *ErrorList) {
+	name := c.Name.Value
+	seen := map[string]int{}
+	for _, te := range c.TargetEnv {
+		t, ok := arch.Lookup(te.Target.Value)
+		if !ok {
+			errs.errorf(te.Target.Pos, name, "", "target_env: unknown target %q (see `bootstrap arch --list`)", te.Target.Value)
+			continue
+		}
+		if line, dup := seen[t.Name]; dup {
+			errs.errorf(te.Target.Pos, name, "", "target_env: %s is given twice (first at line %d)", t.Name, line)
+		}
+		seen[t.Name] = te.Target.Pos.Line
+		validateEnv(te.Env, name, "", errs)
+	}
+}
+
 func validateComponent(r *Recipe, c *Component, byName map[string]*Component, errs *ErrorList) {
 	name := c.Name.Value
 	seenNeed := map[string]bool{}
@@ -117,6 +137,7 @@ func validateComponent(r *Recipe, c *Component, byName map[string]*Component, er
 		seenNeed[n.Value] = true
 	}
 	validateEnv(c.Env, name, "", errs)
+	validateTargetEnv(r, c, errs)
 	if c.Verify != nil {
 		validateVerify(c, errs)
 	}

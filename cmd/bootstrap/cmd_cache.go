@@ -21,7 +21,7 @@ func cacheCommand() *cli.Command {
 			Description: "A recipe source whose sha256 matches is then satisfied from the cache, even\n" +
 				"--offline, whatever its URL: e.g. Debian's golang-1.19_1.19.8.orig.tar.gz for\n" +
 				"https://dl.google.com/go/go1.19.8.src.tar.gz.",
-			Flags: []cli.Flag{&cli.StringFlag{Name: "cache", Usage: "cache `DIR` (default $XDG_CACHE_HOME/bootstrap)"}},
+			Flags: []cli.Flag{cacheFlag()},
 			Action: func(c *cli.Context) error {
 				a, err := args(c, 1, -1, "FILE...")
 				if err != nil {

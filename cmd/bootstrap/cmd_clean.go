@@ -23,7 +23,7 @@ func cleanCommand() *cli.Command {
 			"source tree goes too when STEP is a fetch or patch step, and the build dir when\n" +
 			"STEP is a component's first own step. Without STEP the whole work dir is removed.\n" +
 			"The download cache is never touched.",
-		Flags: planFlags(),
+		Flags: planCacheFlags(),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 2, "RECIPE [STEP]")
 			if err != nil {

@@ -17,7 +17,7 @@ func explainCommand() *cli.Command {
 		Name:      "explain",
 		Usage:     "say what changed since a step's checkpoint, input by input",
 		ArgsUsage: "RECIPE STEP",
-		Flags:     planFlags(),
+		Flags:     planCacheFlags(),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 2, 2, "RECIPE STEP")
 			if err != nil {

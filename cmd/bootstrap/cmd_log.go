@@ -16,7 +16,7 @@ func logCommand() *cli.Command {
 		Name:      "log",
 		Usage:     "print a step's log",
 		ArgsUsage: "RECIPE STEP",
-		Flags:     planFlags(),
+		Flags:     planCacheFlags(),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 2, 2, "RECIPE STEP")
 			if err != nil {

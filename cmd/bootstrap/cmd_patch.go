@@ -65,7 +65,7 @@ func patchSaveCommand() *cli.Command {
 		Name:      "save",
 		Usage:     "write the work tree's new commits as patches of the component",
 		ArgsUsage: "RECIPE COMPONENT",
-		Flags:     planFlags(),
+		Flags:     planCacheFlags(),
 		Action: func(c *cli.Context) error {
 			a, err := patchArgs(c)
 			if err != nil {

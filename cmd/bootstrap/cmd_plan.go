@@ -19,7 +19,7 @@ func planCommand() *cli.Command {
 		Name:      "plan",
 		Usage:     "show each step: done, stale (and why) or pending, with the time it took last",
 		ArgsUsage: "RECIPE",
-		Flags:     planFlags(),
+		Flags:     planCacheFlags(),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "RECIPE")
 			if err != nil {

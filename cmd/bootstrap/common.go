@@ -42,6 +42,16 @@ func planFlags() []cli.Flag {
 	}
 }
 
+// cacheFlag is --cache. Commands that only read a work dir take it too: with
+// --emulate the plan's signatures include the cached root file system's
+// package set, which is found in the cache.
+func cacheFlag() cli.Flag {
+	return &cli.StringFlag{Name: "cache", Usage: "cache `DIR` (default $XDG_CACHE_HOME/bootstrap)"}
+}
+
+// planCacheFlags are planFlags and --cache, for commands without sourceFlags.
+func planCacheFlags() []cli.Flag { return append(planFlags(), cacheFlag()) }
+
 func planOptionsFrom(c *cli.Context) planOptions {
 	return planOptions{WorkDir: c.String("workdir"), Target: c.String("target"), Jobs: c.Int("jobs"),
 		emulateOptions: emulateOptionsFrom(c)}

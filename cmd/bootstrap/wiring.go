@@ -41,7 +41,7 @@ type sourceOptions struct {
 
 func sourceFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "cache", Usage: "cache `DIR` (default $XDG_CACHE_HOME/bootstrap)"},
+		cacheFlag(),
 		&cli.StringSliceFlag{Name: "mirror", Usage: "look for sources in `DIR|URL` first (repeatable; also $BOOTSTRAP_MIRRORS, space-separated)"},
 		&cli.BoolFlag{Name: "offline", Usage: "never use the network; fail naming every source missing from the cache"},
 		&cli.DurationFlag{Name: "stall-timeout", Usage: "cut and retry a download that receives nothing for `D` (default 1m)"},
