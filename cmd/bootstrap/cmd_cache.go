@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/gitsrc"
 )
 
 func cacheCommand() *cli.Command {
@@ -29,8 +32,48 @@ func cacheCommand() *cli.Command {
 				}
 				return runCacheAdd(c.Context, c.String("cache"), c.App.Writer, a)
 			},
+		}, {
+			Name:      "add-git",
+			Usage:     "store commits of a git repository you already have in the cache, as the repository at --url",
+			ArgsUsage: "DIR [COMMIT|TAG|BRANCH...]",
+			Description: "DIR is a clone or a bare mirror on this machine. A recipe source `git: URL` with a\n" +
+				"commit: that DIR holds is then satisfied from the cache, even --offline. Each COMMIT\n" +
+				"(a full hash) or ref of DIR is copied with depth 1 (a tag comes with it, so the\n" +
+				"recipe's ref: is checked too); with none, every branch and tag is copied with its\n" +
+				"whole history. A commit DIR does not hold is an error. A commit is the same in every\n" +
+				"fork, so a fork that keeps upstream's tags serves for upstream's URL.",
+			Flags: []cli.Flag{
+				cacheFlag(),
+				&cli.StringFlag{Name: "url", Required: true, Usage: "the repository `URL` the recipes name (git: URL)"},
+			},
+			Action: func(c *cli.Context) error {
+				a, err := args(c, 1, -1, "DIR [COMMIT|TAG|BRANCH...]")
+				if err != nil {
+					return err
+				}
+				return runCacheAddGit(c.Context, c.String("cache"), c.App.Writer, c.String("url"), a[0], a[1:])
+			},
 		}},
 	}
+}
+
+// runCacheAddGit seeds the git cache of url from dir and prints
+// "commit  refs" for every commit it holds now.
+func runCacheAddGit(ctx context.Context, cacheFlag string, out io.Writer, url, dir string, wants []string) error {
+	cache, err := cacheDir(cacheFlag)
+	if err != nil {
+		return err
+	}
+	f := gitsrc.New(gitsrc.Options{CacheDir: cache, Git: os.Getenv("BOOTSTRAP_GIT")})
+	res, err := f.Seed(ctx, dir, url, wants, nil)
+	for _, r := range res {
+		fmt.Fprintf(out, "%s  %s\n", r.Commit, strings.Join(r.Refs, " "))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d commit(s) of %s cached as %s\n", len(res), dir, url)
+	return nil
 }
 
 // runCacheAdd stores each file and prints "sha256  file".

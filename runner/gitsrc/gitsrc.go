@@ -190,6 +190,13 @@ func (f *Fetcher) Fetch(ctx context.Context, src plan.Source, log io.Writer) err
 // fetchCommit returns the commit object pinned by commit in url's cache,
 // fetching it first if it is not there.
 func (f *Fetcher) fetchCommit(ctx context.Context, url, commit, ref string, log io.Writer) (*object.Commit, error) {
+	return f.fetchFrom(ctx, url, commit, ref, nil, log)
+}
+
+// fetchFrom is fetchCommit from the given places (URLs or file:// paths)
+// instead of url's mirrors and url itself; from is used even offline,
+// since it names repositories on this machine.
+func (f *Fetcher) fetchFrom(ctx context.Context, url, commit, ref string, from []string, log io.Writer) (*object.Commit, error) {
 	if !validCommit(commit) {
 		return nil, fmt.Errorf("git %s: commit %q is not a full 40-digit lowercase hash", url, commit)
 	}
@@ -211,11 +218,14 @@ func (f *Fetcher) fetchCommit(ctx context.Context, url, commit, ref string, log 
 		fmt.Fprintf(log, "git: %s at %s (cached)\n", url, c.Hash)
 		return c, nil
 	}
-	if f.opts.Offline {
+	if from == nil && f.opts.Offline {
 		return nil, fmt.Errorf("git %s: commit %s is not in the cache: %w", url, commit, fetch.ErrMissingOffline)
 	}
+	if from == nil {
+		from = f.candidates(url)
+	}
 	var errs []error
-	for _, u := range f.candidates(url) {
+	for _, u := range from {
 		err := j.run(ctx, u)
 		var mismatch *RefMismatchError
 		if errors.As(err, &mismatch) || ctx.Err() != nil {
