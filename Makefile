@@ -14,7 +14,7 @@ FUZZ    := ./bootstrap/recipe:FuzzLoad:50000x ./runner/unpack:FuzzUnpack:10000x 
 FUZZTIME ?=
 DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
 
-.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated e2e-go check-debian clean
+.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated e2e-go check-debian check-historical clean
 
 all: build
 
@@ -72,6 +72,13 @@ TARGET ?= ppc64le
 E2E_ARGS ?=
 e2e-emulated: build
 	./scripts/e2e-emulated.sh $(TARGET) $(E2E_ARGS)
+
+# Every patch of the historical recipes (recipes/*-YYYY.yaml) must apply
+# with fuzz 0 to its pinned source; sources come from the cache only, and a
+# recipe whose sources are not there is skipped. BOOTSTRAP_CACHE=DIR picks
+# the cache. See README "Historical recipes".
+check-historical: build
+	./scripts/check-historical.sh
 
 # Not CI: downloads about 60 Debian 12 source packages (once; kept in
 # /var/cache/bootstrap-debsrc/check-debian), applies each quilt series with

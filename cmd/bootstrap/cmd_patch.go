@@ -38,8 +38,9 @@ func patchCommand() *cli.Command {
 			"component's last patches: entry when that is a series outside the source, else\n" +
 			"patches/<component>/<version>/ next to the recipe, where <version> is the recipe var\n" +
 			"<component>_version or version when set, else \"local\"; then the recipe gets a\n" +
-			"`- series:` entry for it. The next run rebuilds from <component>:patch on.",
-		Subcommands: []*cli.Command{patchEditCommand(), patchSaveCommand()},
+			"`- series:` entry for it. The next run rebuilds from <component>:patch on.\n" +
+			"`patch check RECIPE` applies every patch to its pristine source with fuzz 0.",
+		Subcommands: []*cli.Command{patchEditCommand(), patchSaveCommand(), patchCheckCommand()},
 	}
 }
 

@@ -197,3 +197,46 @@ func TestSeriesFor(t *testing.T) {
 		t.Errorf("PatchesIn = %+v (step now %+v)", got, st.Patches)
 	}
 }
+
+// TestPatchCheck runs `patch check` on a patch that applies, one that has
+// drifted from its source (it needs the recipe's fuzz) and one that no
+// longer applies at all.
+func TestPatchCheck(t *testing.T) {
+	const file = "patches/greet/0001-Name-the-board.patch"
+	for _, tc := range []struct {
+		name     string
+		from, to string // the change to greet/greet.sh
+		fuzz     bool   // give the patch fuzz: 1 in the recipe
+		code     int
+		want     string
+	}{
+		{"applies", "", "", false, 0, "ok    greet  " + file + "\n"},
+		{"drifted", "#!/bin/sh", "#!/bin/bash", true, 1, "FUZZ  greet  " + file + ": applies only with fuzz 1"},
+		{"drifted without fuzz", "#!/bin/sh", "#!/bin/bash", false, 1, "FAIL  greet  " + file + ":"},
+		{"changed line", `"board: unknown"`, `"board: none"`, true, 1, "FAIL  greet  " + file + ":"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyFixture(t, "patchrt")
+			if tc.from != "" {
+				edit(t, filepath.Join(dir, "greet/greet.sh"), tc.from, tc.to)
+			}
+			if tc.fuzz {
+				edit(t, filepath.Join(dir, "patchrt.yaml"), file+"\n", file+"\n        fuzz: 1\n")
+			}
+			before := readFile(t, filepath.Join(dir, "greet/greet.sh"))
+			r := bs(t, dir, "patch", "check", "patchrt.yaml")
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.want) {
+				t.Fatalf("exit %d, want %d and %q in\n%s%s", r.code, tc.code, tc.want, r.stdout, r.stderr)
+			}
+			if tc.code != 0 && !strings.Contains(r.stderr, "do not apply with fuzz 0") {
+				t.Errorf("stderr does not say why it failed: %s", r.stderr)
+			}
+			if readFile(t, filepath.Join(dir, "greet/greet.sh")) != before {
+				t.Error("patch check changed the source")
+			}
+			if _, err := os.Stat(filepath.Join(dir, ".bootstrap")); err == nil {
+				t.Error("patch check made a work dir")
+			}
+		})
+	}
+}
