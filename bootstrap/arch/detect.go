@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -266,7 +267,7 @@ func (h Host) CanBuild(t Target) error {
 			e.Hint += " under `linux32`, so that uname -m agrees"
 		}
 	default:
-		e.Hint = fmt.Sprintf("run on a %s machine, or here with --emulate: the steps then run in a %s root file system through qemu-user (binfmt_misc handler %s; `bootstrap doctor --install --emulate RECIPE` sets it up)", t.Name, t.DebArch, t.QEMU)
+		e.Hint = fmt.Sprintf("run on %s machine, or here with --emulate: the steps then run in a %s root file system through qemu-user (binfmt_misc handler %s; `bootstrap doctor --install --emulate --target %s RECIPE` sets it up)", withArticle(t.Name), t.DebArch, t.QEMU, t.Name)
 	}
 	return e
 }
@@ -338,4 +339,13 @@ func (h Host) Go(goVersion string) GoSettings {
 func (h Host) KernelRuns(t Target) bool {
 	k, ok := Lookup(h.Kernel)
 	return ok && family(t.ELFMachine) == family(k.ELFMachine) && t.Bits <= h.KernelBits
+}
+
+// withArticle puts "a" or "an" before an architecture name as it is read
+// aloud: an amd64, an arm64, an i386, but a ppc64le, a 386.
+func withArticle(name string) string {
+	if strings.IndexByte("aeio", name[0]) >= 0 {
+		return "an " + name
+	}
+	return "a " + name
 }

@@ -10,6 +10,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -230,8 +231,17 @@ func checkArch(r *recipe.Recipe, opts Options) []Result {
 		}
 		res.Status = Missing
 		res.Detail = fmt.Sprintf("this host is %s, not one of the recipe's targets [%s]", h, strings.Join(names, " "))
-		if len(r.Targets) > 0 {
-			res.Pos = r.Targets[0].Pos
+		res.Pos = r.Targets[0].Pos
+		if first, ok := arch.Lookup(names[0]); ok {
+			var nn *arch.NotNativeError
+			if err := h.CanBuild(first); errors.As(err, &nn) {
+				// The hint says how: on the board, or --emulate.
+				res.Detail += fmt.Sprintf("; for %s, %s", first.Name, nn.Hint)
+			} else if err != nil {
+				res.Detail += fmt.Sprintf("; for %s: %v", first.Name, err)
+			} else {
+				res.Detail += fmt.Sprintf(": this host can build for %s with --target %s", first.Name, first.Name)
+			}
 		}
 		return []Result{res}
 	}
