@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner/internal/debpkg"
 	"github.com/porterkit/bootstrap/runner/require"
 )
 
@@ -65,38 +64,16 @@ func checkPackages(ctx context.Context, pkgs []recipe.Str) []Result {
 		results[i] = Result{Kind: "package", Name: p.Value, Pos: p.Pos}
 		names[i] = p.Value
 	}
-	dpkg, err := exec.LookPath("dpkg-query")
+	installed, err := debpkg.Installed(ctx, names)
 	if err != nil {
 		for i := range results {
-			results[i].Status, results[i].Detail = Unknown, "no dpkg-query: not a Debian system?"
+			results[i].Status, results[i].Detail = Unknown, err.Error()
 		}
 		return results
-	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, dpkg, append([]string{"-W", "-f=${binary:Package}|${Package}|${db:Status-Abbrev}|${Version}|${Architecture}\n", "--"}, names...)...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	// dpkg-query exits 1 when some name matches no package, and still
-	// prints the others; anything else is a failure to ask.
-	var exit *exec.ExitError
-	if err != nil && !(errors.As(err, &exit) && strings.Contains(stderr.String(), "no packages found")) {
-		for i := range results {
-			results[i].Status, results[i].Detail = Unknown, fmt.Sprintf("dpkg-query: %v: %s", err, strings.TrimSpace(stderr.String()))
-		}
-		return results
-	}
-	installed := map[string]string{} // name, with and without :arch → version
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, "|")
-		if len(f) == 5 && strings.HasPrefix(f[2], "ii") {
-			// binary:Package has ":arch" only for Multi-Arch: same
-			// packages; a recipe may qualify any (containerd:amd64).
-			installed[f[0]], installed[f[1]], installed[f[1]+":"+f[4]] = f[3], f[3], f[3]
-		}
 	}
 	for i := range results {
-		if v, ok := installed[names[i]]; ok {
-			results[i].Status, results[i].Detail = OK, v
+		if p, ok := installed[names[i]]; ok {
+			results[i].Status, results[i].Detail = OK, p.Version
 		} else {
 			results[i].Status, results[i].Detail = Missing, "not installed"
 		}

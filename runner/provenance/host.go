@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner/internal/debpkg"
 	"github.com/porterkit/bootstrap/runner/verify"
 )
 
@@ -53,10 +54,15 @@ func HostFacts(ctx context.Context, r *recipe.Recipe) []ResourceDescriptor {
 			out = append(out, d)
 		}
 	}
-	for _, pkg := range r.Host.Packages {
-		if ver, arch, ok := debVersion(ctx, pkg.Value); ok {
-			out = append(out, ResourceDescriptor{Name: "host package " + pkg.Value,
-				URI: "pkg:deb/debian/" + pkg.Value + "@" + ver + "?arch=" + arch})
+	names := make([]string, len(r.Host.Packages))
+	for i, pkg := range r.Host.Packages {
+		names[i] = pkg.Value
+	}
+	installed, _ := debpkg.Installed(ctx, names) // not Debian: no packages to record
+	for _, n := range names {
+		if p, ok := installed[n]; ok {
+			out = append(out, ResourceDescriptor{Name: "host package " + n,
+				URI: "pkg:deb/debian/" + n + "@" + p.Version + "?arch=" + p.Arch})
 		}
 	}
 	return out
@@ -113,19 +119,4 @@ func osPretty() string {
 		}
 	}
 	return ""
-}
-
-// debVersion asks dpkg for an installed package's version and arch.
-func debVersion(ctx context.Context, pkg string) (version, arch string, ok bool) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Status}\t${Version}\t${Architecture}", pkg).Output()
-	if err != nil {
-		return "", "", false
-	}
-	f := strings.Split(string(out), "\t")
-	if len(f) != 3 || !strings.HasSuffix(f[0], " installed") {
-		return "", "", false
-	}
-	return f[1], f[2], true
 }
