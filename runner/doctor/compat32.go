@@ -305,6 +305,6 @@ func foreign32(h arch.Host, t arch.Target) string {
 	if t.GOARCH == "arm" {
 		board = "an arm64 board whose CPU runs AArch32"
 	}
-	return fmt.Sprintf("this %s kernel runs no %s code, natively or under linux32. At native speed the steps run on %s (there `bootstrap run --emulate --target %s` enters a %s root file system under linux32, no qemu) or on a %s machine; on this one only with --emulate: `bootstrap doctor --install --emulate --target %s RECIPE`, then `bootstrap run --emulate --target %s RECIPE` (%s through binfmt_misc, several times slower)",
+	return fmt.Sprintf("this %s kernel runs no %s code, natively or under linux32. At native speed the steps run on %s (there `bootstrap run --emulate --target %s` enters a root file system of Debian's %s under linux32, no qemu) or in a %s userland; on this machine only with --emulate: `bootstrap doctor --install --emulate --target %s RECIPE`, then `bootstrap run --emulate --target %s RECIPE` (%s through binfmt_misc, several times slower)",
 		h.Kernel, t.Name, board, t.Name, t.DebArch, t.Name, t.Name, t.Name, t.QEMU)
 }
