@@ -32,6 +32,8 @@ func TestParseCores(t *testing.T) {
 		{"apple-m1-asahi.txt", "Apple core (0x61/0x022) ×4; Apple core (0x61/0x023) ×4", true},
 		{"rpi3-armv7l-kernel.txt", "Arm Cortex-A53 (0x41/0xd03) ×4", false},
 		{"x86_64-this-host.txt", "", false},
+		// What qemu-aarch64 10 shows a guest (its "max" CPU).
+		{"qemu-aarch64-max.txt", "core (0x00/0x051) ×2", false},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", "cpuinfo", tt.file))

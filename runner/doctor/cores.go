@@ -35,15 +35,12 @@ var coreNames = map[[2]int]string{
 // implementerNames name the MIDR implementer codes used above and below.
 var implementerNames = map[int]string{0x41: "Arm", 0x43: "Cavium", 0x61: "Apple"}
 
-// String names the core like "Arm Neoverse N1 (0x41/0xd0c) ×2".
+// String names the core like "Arm Neoverse N1 (0x41/0xd0c) ×2", or
+// "core (0x00/0x051)" when neither number is known.
 func (c Core) String() string {
 	name, ok := coreNames[[2]int{c.Implementer, c.Part}]
 	if !ok {
-		name = implementerNames[c.Implementer]
-		if name == "" {
-			name = "implementer"
-		}
-		name += " core"
+		name = strings.TrimSpace(implementerNames[c.Implementer] + " core")
 	}
 	s := fmt.Sprintf("%s (0x%02x/0x%03x)", name, c.Implementer, c.Part)
 	if c.Count > 1 {
