@@ -222,7 +222,7 @@ func checkCompat32(h arch.Host, t arch.Target, c Compat32, cores []Core) []Resul
 		per.Detail = fmt.Sprintf("under PER_LINUX32 uname -m says %q, not %s: this kernel does not rename itself for 32-bit programs, so builds would take the host for %s", c.Uname, compatName(t), c.Uname)
 	default:
 		per.Status = OK
-		per.Detail = fmt.Sprintf("personality(PER_LINUX32) works; uname -m says %s under it (every step runs so: setarch linux32)", c.Uname)
+		per.Detail = fmt.Sprintf("personality(PER_LINUX32) works: uname -m says %s under it, as it will in every step an --emulate run enters", c.Uname)
 	}
 
 	run := Result{Kind: "exec32", Name: t.Name}
