@@ -42,7 +42,12 @@ func doctorCommand() *cli.Command {
 		Usage:     "check this host against a recipe's host section (arch, tools, packages, disk…)",
 		ArgsUsage: "RECIPE",
 		Description: "Prints one line per check: ok, MISSING or unknown (could not tell).\n" +
-			"Exits 2 when something is MISSING. --install apt-gets missing Debian packages.",
+			"Exits 2 when something is MISSING. --install apt-gets missing Debian packages.\n" +
+			"For a 32-bit target on a 64-bit kernel of its family (armhf on arm64, 386 on\n" +
+			"x86_64) it asks the kernel whether the 32-bit personality (linux32) works and\n" +
+			"uname -m says armv8l/i686 under it, and runs a minimal program of the target\n" +
+			"(a CPU without AArch32, a kernel without CONFIG_COMPAT); a 32-bit userland on\n" +
+			"a 64-bit kernel must run bootstrap under linux32.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "install", Usage: "install missing Debian packages with apt-get (as root), then check again"},
 			&cli.StringFlag{Name: "workdir", Usage: "work `DIR` whose file system needs the free disk (default ./.bootstrap/<recipe name>)"},

@@ -1,7 +1,9 @@
 // Package doctor checks that a host has what a recipe's host: section asks
 // for — the architecture, tools (with versions), Debian packages, free disk,
-// memory, kernel options and binfmt_misc handlers — before hours are spent
-// building, and installs missing Debian packages on request.
+// memory, kernel options and binfmt_misc handlers, and for a 32-bit target
+// on a 64-bit kernel whether the CPU runs its code and the steps can run
+// under the 32-bit personality — before hours are spent building, and
+// installs missing Debian packages on request.
 //
 // Every check reads the real system; what cannot be determined (no kernel
 // config, binfmt_misc not mounted, no dpkg) is reported as unknown rather
@@ -50,6 +52,12 @@ type Options struct {
 	// RootfsGiven says the tree is given (--rootfs), so mmdebstrap is not
 	// needed.
 	RootfsGiven bool
+	// CPUInfo is the cpuinfo file naming the CPU's cores; default
+	// /proc/cpuinfo.
+	CPUInfo string
+	// Compat32 asks the kernel whether it runs a 32-bit target's programs
+	// natively; nil means ProbeCompat32 (the real kernel).
+	Compat32 func(context.Context, arch.Target) Compat32
 }
 
 // Status is the outcome of one check.
@@ -135,6 +143,7 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 	if opts.Emulate {
 		return checkEmulated(ctx, r, opts, rep)
 	}
+	rep.Results = append(rep.Results, check32(ctx, opts)...)
 	for _, t := range r.Host.Tools {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -192,7 +201,43 @@ func checkEmulated(ctx context.Context, r *recipe.Recipe, opts Options, rep *Rep
 		t = h.Target
 	}
 	rep.Results = append(rep.Results, checkEmulation(ctx, h, t, opts.BinfmtDir)...)
+	rep.Results = append(rep.Results, check32(ctx, opts)...)
 	return rep, ctx.Err()
+}
+
+// check32 checks what running a 32-bit target on this host's kernel takes
+// (see compat32.go): for a 32-bit userland on a 64-bit kernel, that this
+// process runs under linux32; for a 32-bit target this 64-bit kernel runs
+// itself (armhf on arm64, where --emulate enters an armhf tree under
+// linux32 at native speed), the kernel's answers and the CPU's cores;
+// natively on a host whose kernel runs no code of the target, why not.
+func check32(ctx context.Context, opts Options) []Result {
+	h, err := host(opts)
+	if err != nil {
+		return nil // checkArch has said so
+	}
+	t, ok := arch.Lookup(opts.Target)
+	if !ok {
+		t = h.Target
+	}
+	switch {
+	case t.Name == h.Target.Name && t.Bits < h.KernelBits:
+		return []Result{checkUserland32(h)}
+	case needsLinux32(h, t):
+		probe := opts.Compat32
+		if probe == nil {
+			probe = func(ctx context.Context, t arch.Target) Compat32 { return ProbeCompat32(ctx, t, opts.BinfmtDir) }
+		}
+		cpuinfo := opts.CPUInfo
+		if cpuinfo == "" {
+			cpuinfo = "/proc/cpuinfo"
+		}
+		b, _ := os.ReadFile(cpuinfo) // no cpuinfo: no cpu line
+		return checkCompat32(h, t, probe(ctx, t), parseCores(string(b)))
+	case t.Bits == 32 && !opts.Emulate && !h.KernelRuns(t):
+		return []Result{{Kind: "linux32", Name: t.Name, Status: Missing, Detail: foreign32(h, t)}}
+	}
+	return nil
 }
 
 func host(opts Options) (arch.Host, error) {

@@ -42,6 +42,10 @@ func checkEmulation(ctx context.Context, h arch.Host, t arch.Target, dir string)
 	res := Result{Kind: "emulate", Name: t.Name}
 	if h.KernelRuns(t) {
 		res.Status, res.Detail = OK, fmt.Sprintf("this %s kernel runs %s programs itself; no emulator needed", h.Kernel, t.Name)
+		if t.Bits < h.KernelBits {
+			// Not every 64-bit CPU runs 32-bit code: check32 asks.
+			res.Detail = fmt.Sprintf("this %s kernel runs %s programs itself if its CPU does (the linux32 and exec32 checks ask); no emulator needed", h.Kernel, t.Name)
+		}
 		return []Result{res}
 	}
 	if dir == "" {
