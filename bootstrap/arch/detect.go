@@ -262,12 +262,12 @@ func (h Host) CanBuild(t Target) error {
 	kernelTarget, _ := Lookup(h.Kernel)
 	switch {
 	case family(t.ELFMachine) == family(kernelTarget.ELFMachine) && t.Bits <= h.KernelBits:
-		e.Hint = fmt.Sprintf("this %s kernel runs %s binaries: add --emulate to run the steps in a %s root file system (bootstrap builds it with mmdebstrap --arch=%s), or build in such a chroot yourself", h.Kernel, t.Name, t.DebArch, t.DebArch)
+		e.Hint = fmt.Sprintf("this %s kernel runs %s binaries: add --emulate to run the steps in %s root file system (bootstrap builds it with mmdebstrap --arch=%s), or build in such a chroot yourself", h.Kernel, t.Name, WithArticle(t.DebArch), t.DebArch)
 		if t.Bits < h.KernelBits {
 			e.Hint += " under `linux32`, so that uname -m agrees"
 		}
 	default:
-		e.Hint = fmt.Sprintf("run on %s machine, or here with --emulate: the steps then run in a %s root file system through qemu-user (binfmt_misc handler %s; `bootstrap doctor --install --emulate --target %s RECIPE` sets it up)", withArticle(t.Name), t.DebArch, t.QEMU, t.Name)
+		e.Hint = fmt.Sprintf("run on %s machine, or here with --emulate: the steps then run in %s root file system through qemu-user (binfmt_misc handler %s; `bootstrap doctor --install --emulate --target %s RECIPE` sets it up)", WithArticle(t.Name), WithArticle(t.DebArch), t.QEMU, t.Name)
 	}
 	return e
 }
@@ -341,9 +341,9 @@ func (h Host) KernelRuns(t Target) bool {
 	return ok && family(t.ELFMachine) == family(k.ELFMachine) && t.Bits <= h.KernelBits
 }
 
-// withArticle puts "a" or "an" before an architecture name as it is read
+// WithArticle puts "a" or "an" before an architecture name as it is read
 // aloud: an amd64, an arm64, an i386, but a ppc64le, a 386.
-func withArticle(name string) string {
+func WithArticle(name string) string {
 	if strings.IndexByte("aeio", name[0]) >= 0 {
 		return "an " + name
 	}

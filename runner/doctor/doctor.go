@@ -300,7 +300,7 @@ func checkArch(r *recipe.Recipe, opts Options) []Result {
 			res.Status, res.Detail = Missing, fmt.Sprintf("the recipe does not list target %s", tg.Name)
 			return []Result{res}
 		}
-		res.Status, res.Detail = OK, fmt.Sprintf("%s steps run in a %s root file system on this %s", tg.Name, tg.DebArch, h)
+		res.Status, res.Detail = OK, fmt.Sprintf("%s steps run in %s root file system on this %s", tg.Name, arch.WithArticle(tg.DebArch), h)
 		return []Result{res}
 	}
 	if err := h.CanBuild(tg); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"io"
 	"os"
 	"os/exec"
@@ -70,7 +71,7 @@ func build(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) error 
 	}
 	path, err := exec.LookPath(prog)
 	if err != nil {
-		return fmt.Errorf("building a %s root file system needs mmdebstrap, which is not installed: apt-get install mmdebstrap (or `bootstrap doctor --install --emulate RECIPE`)", s.Arch)
+		return fmt.Errorf("building %s root file system needs mmdebstrap, which is not installed: apt-get install mmdebstrap (or `bootstrap doctor --install --emulate RECIPE`)", arch.WithArticle(s.Arch))
 	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("building a root file system needs root (mmdebstrap --mode=root, then chroot); run bootstrap as root or give a ready tree with --rootfs DIR")
