@@ -99,20 +99,13 @@ func (f *Fetcher) seedAll(ctx context.Context, abs, src, url string, refs map[st
 	if err := f.t.fetch(ctx, path, src, req, lock, log); err != nil {
 		return nil, fmt.Errorf("git %s: copy from %s: %w", url, abs, err)
 	}
-	byCommit := map[plumbing.Hash][]string{}
-	for name, h := range refs {
-		if strings.HasPrefix(name, "refs/heads/") || strings.HasPrefix(name, "refs/tags/") {
-			name = strings.TrimSuffix(name, "^{}")
-			if _, peeled := refs[name+"^{}"]; peeled && h == refs[name] {
-				continue // the tag object itself; its commit is listed as NAME^{}
-			}
-			byCommit[h] = appendOnce(byCommit[h], name)
+	seen := map[plumbing.Hash]bool{}
+	var out []SeedResult
+	for _, h := range refs {
+		if names := refsNaming(refs, h); len(names) > 0 && !seen[h] {
+			seen[h] = true
+			out = append(out, SeedResult{Commit: h.String(), Refs: names})
 		}
-	}
-	out := make([]SeedResult, 0, len(byCommit))
-	for h, names := range byCommit {
-		sort.Strings(names)
-		out = append(out, SeedResult{Commit: h.String(), Refs: names})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Refs[0] < out[j].Refs[0] })
 	return out, nil
