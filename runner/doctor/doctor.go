@@ -187,7 +187,9 @@ func checkEmulated(ctx context.Context, r *recipe.Recipe, opts Options, rep *Rep
 		return rep, nil // unknown target, or one the recipe does not list
 	}
 	if !opts.RootfsGiven {
-		rep.Results = append(rep.Results, checkPackages(ctx, []recipe.Str{{Value: "mmdebstrap", Pos: r.Host.Pos}})...)
+		// mmdebstrap refuses a foreign architecture without arch-test
+		// ("E: install arch-test for foreign architecture support").
+		rep.Results = append(rep.Results, checkPackages(ctx, []recipe.Str{{Value: "mmdebstrap", Pos: r.Host.Pos}, {Value: "arch-test", Pos: r.Host.Pos}})...)
 	}
 	if r.Host.Disk.Value != "" {
 		rep.Results = append(rep.Results, checkDisk(r.Host.Disk, opts.WorkDir))

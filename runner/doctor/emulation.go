@@ -135,7 +135,8 @@ func qemuVersion(ctx context.Context, interpreter string) (*semver.Version, erro
 }
 
 // InstallEmulation sets this host up to run target t's programs: mounts
-// binfmt_misc, installs mmdebstrap and qemu-user-static (from
+// binfmt_misc, installs mmdebstrap with arch-test (which mmdebstrap needs
+// for any architecture but the host's own) and qemu-user-static (from
 // bookworm-backports on Debian 12, whose own qemu is too old for Go, adding
 // that source when apt has none), and registers t's handler from
 // /usr/lib/binfmt.d again, with the F flag (an existing registration keeps
@@ -148,7 +149,7 @@ func InstallEmulation(ctx context.Context, h arch.Host, t arch.Target, dir strin
 	if dir == "" {
 		dir = "/proc/sys/fs/binfmt_misc"
 	}
-	pkgs := []string{"mmdebstrap"}
+	pkgs := []string{"mmdebstrap", "arch-test"}
 	if !h.KernelRuns(t) {
 		pkgs = append(pkgs, "qemu-user-static")
 	}
