@@ -76,6 +76,7 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 	start := time.Now()
 	fmt.Fprintf(log, "# bootstrap step %s (%s), build %s, started %s\n", st.ID, st.Kind, build, start.UTC().Format(time.RFC3339))
 	var record any
+	var cpu time.Duration
 	switch st.Kind {
 	case plan.KindFetch:
 		err = s.fetch(ctx, st, log)
@@ -84,7 +85,7 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 	case plan.KindVerify:
 		record, err = s.verify(ctx, st, log)
 	default:
-		err = s.script(ctx, st, build, log)
+		cpu, err = s.script(ctx, st, build, log)
 	}
 	elapsed := time.Since(start)
 	lw.endLine()
@@ -98,9 +99,14 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 		}
 		return se
 	}
-	fmt.Fprintf(log, "# done after %s\n", elapsed.Round(time.Millisecond))
+	if cpu > 0 {
+		fmt.Fprintf(log, "# done after %s, CPU %s\n", elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(log, "# done after %s\n", elapsed.Round(time.Millisecond))
+	}
 	cp := &state.Checkpoint{Step: st.ID, Signature: st.Signature, Inputs: st.Inputs, Build: build,
-		Deps: map[string]string{}, Started: start.UTC(), Finished: time.Now().UTC(), Seconds: elapsed.Seconds(), Log: logPath}
+		Deps: map[string]string{}, Started: start.UTC(), Finished: time.Now().UTC(), Seconds: elapsed.Seconds(),
+		CPUSeconds: cpu.Seconds(), Log: logPath}
 	for _, d := range st.Deps {
 		dcp, err := s.store.Load(d)
 		if err != nil || dcp == nil {
@@ -200,21 +206,21 @@ func (s *scheduler) verify(ctx context.Context, st *plan.Step, log io.Writer) (a
 }
 
 // script runs a run step's command.
-func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log io.Writer) error {
+func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log io.Writer) (time.Duration, error) {
 	for _, d := range []string{st.BuildDir, filepath.Join(s.p.WorkDir, "home"), filepath.Join(s.p.WorkDir, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if fi, err := os.Stat(st.Dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("dir %s does not exist (set by dir: at %s)", st.Dir, st.Pos)
+		return 0, fmt.Errorf("dir %s does not exist (set by dir: at %s)", st.Dir, st.Pos)
 	}
 	for _, r := range st.Requires {
 		if s.opts.CheckRequirement == nil {
-			return errors.New("this build of bootstrap cannot check requires:")
+			return 0, errors.New("this build of bootstrap cannot check requires:")
 		}
 		if err := s.opts.CheckRequirement(ctx, r, st.Env, s.opts.Executor); err != nil {
-			return fmt.Errorf("requirement at %s: %w", r.Pos, err)
+			return 0, fmt.Errorf("requirement at %s: %w", r.Pos, err)
 		}
 	}
 	if _, host := s.opts.Executor.(executor.Host); !host {
@@ -226,12 +232,15 @@ func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log
 	// this run dies and leaves them behind; it is not part of the
 	// signature.
 	env := append(append([]string(nil), st.Env...), "BOOTSTRAP_BUILD="+build)
-	return s.opts.Executor.Run(ctx, execstep.Command{
+	var cpu time.Duration
+	err := s.opts.Executor.Run(ctx, execstep.Command{
 		Script: st.Script, Shell: st.Shell, Dir: st.Dir, Env: env, Output: log,
 		OnLine:  func(line string) { s.opts.Printer.StepLine(st.ID, line) },
 		Started: func(pid int) { recordGroup(pgfile, pid, build) },
 		Ended:   func() { os.Remove(pgfile) },
+		CPU:     func(d time.Duration) { cpu = d },
 	})
+	return cpu, err
 }
 
 // tail returns the last n lines of a file.

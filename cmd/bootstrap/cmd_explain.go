@@ -47,7 +47,11 @@ func runExplain(_ context.Context, o planOptions, out io.Writer, path, step stri
 	}
 	fmt.Fprintf(out, "%s: %s\n", s.ID, st.State)
 	if st.Checkpoint != nil {
-		fmt.Fprintf(out, "  last finished %s in %.1fs\n", st.Checkpoint.Finished.Format("2006-01-02 15:04:05 UTC"), st.Checkpoint.Seconds)
+		cpu := ""
+		if st.Checkpoint.CPUSeconds > 0 {
+			cpu = fmt.Sprintf(" (CPU %.1fs)", st.Checkpoint.CPUSeconds)
+		}
+		fmt.Fprintf(out, "  last finished %s in %.1fs%s\n", st.Checkpoint.Finished.Format("2006-01-02 15:04:05 UTC"), st.Checkpoint.Seconds, cpu)
 	}
 	for _, r := range st.Reasons {
 		fmt.Fprintf(out, "  - %s\n", r)

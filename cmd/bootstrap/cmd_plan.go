@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,19 +43,25 @@ func runPlan(_ context.Context, o planOptions, out io.Writer, path string) error
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tSTATE\tLAST\tWHY")
+	// CPU is the last run's CPU time: on a busy machine, or under
+	// emulation, it says more about a step's cost than the wall time.
+	fmt.Fprintln(tw, "STEP\tSTATE\tLAST\tCPU\tWHY")
 	counts := map[runner.State]int{}
 	for _, st := range sts {
 		last := "-"
 		if eta := st.ETA(); eta > 0 || st.Checkpoint != nil {
 			last = progress.Round(eta)
 		}
+		cpu := "-"
+		if st.Checkpoint != nil && st.Checkpoint.CPUSeconds > 0 {
+			cpu = progress.Round(time.Duration(st.Checkpoint.CPUSeconds * float64(time.Second)))
+		}
 		why := ""
 		if st.State != runner.Done {
 			why = strings.Join(st.Reasons, "; ")
 		}
 		counts[st.State]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Step.ID, st.State, last, why)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Step.ID, st.State, last, cpu, why)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "%d steps: %d done, %d stale, %d pending (work dir %s)\n",

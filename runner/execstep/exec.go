@@ -36,6 +36,12 @@ type Command struct {
 	// shell runs; Ended when it and its group are gone.
 	Started func(pid int)
 	Ended   func()
+	// CPU, when set, is called once the script has exited with the CPU
+	// time (user and system) it used, its descendants that were waited
+	// for included. Unlike the wall time it does not depend on what else
+	// the machine is doing, which is what makes steps comparable across
+	// runs, machines and emulators.
+	CPU func(time.Duration)
 	// Unshare lists namespaces (syscall.CLONE_NEW*) the process gets new
 	// copies of; with CLONE_NEWNS its mounts are private to it.
 	Unshare uintptr
@@ -111,6 +117,9 @@ func Run(ctx context.Context, c Command) error {
 	}
 	// The script is done; anything it left running in its group goes too.
 	killGroup(cmd.Process.Pid, syscall.SIGKILL)
+	if c.CPU != nil && cmd.ProcessState != nil {
+		c.CPU(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime())
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -37,6 +37,9 @@ type Checkpoint struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Seconds  float64   `json:"seconds"`
+	// CPUSeconds is the CPU time (user and system) the step's command and
+	// its descendants used; 0 for steps that are bootstrap's own code.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	// Exit is the exit status of the step's command (always 0: failures
 	// are not checkpointed).
 	Exit int `json:"exit"`
