@@ -96,3 +96,28 @@ func TestOnLine(t *testing.T) {
 		t.Errorf("lines %q: want complete, non-blank lines without CR", lines)
 	}
 }
+
+// TestCPU: the CPU time reported is the script's and its descendants',
+// not the wall time: a loop in a grandchild counts, a sleep does not.
+func TestCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		script   string
+		min, max time.Duration
+	}{
+		{"busy grandchild", `sh -c 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done'`, 20 * time.Millisecond, time.Hour},
+		{"sleep", "sleep 0.5", 0, 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cpu := time.Duration(-1)
+			err := Run(context.Background(), Command{Script: tc.script, Shell: "sh", Dir: t.TempDir(),
+				Env: []string{"PATH=/usr/bin:/bin"}, Output: &bytes.Buffer{}, CPU: func(d time.Duration) { cpu = d }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cpu < tc.min || cpu > tc.max {
+				t.Errorf("CPU %v, want between %v and %v", cpu, tc.min, tc.max)
+			}
+		})
+	}
+}
