@@ -49,9 +49,11 @@ start=$(date +%s)
 "$bs" run --emulate --target "$target" --plain --workdir "$work" --cache "$cache" "$@" "$recipe"
 echo "chain: $(( $(date +%s) - start )) s"
 
+# The same arguments: a run that stopped at --to cgo-check must not go on
+# to the rest of the chain here.
 stage "rerun: nothing to do"
 t0=$(date +%s%N)
-out=$("$bs" run --emulate --target "$target" --plain --workdir "$work" --cache "$cache" "$recipe")
+out=$("$bs" run --emulate --target "$target" --plain --workdir "$work" --cache "$cache" "$@" "$recipe")
 t1=$(date +%s%N)
 echo "$out"
 echo "rerun: $(( (t1 - t0) / 1000000 )) ms"
