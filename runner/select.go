@@ -200,3 +200,13 @@ func StepsFrom(p *plan.Plan, name string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Selected returns the IDs of the steps sel selects in p, the steps a run
+// with it would consider: what `run --offline` must find in the cache.
+func (sel Selection) Selected(p *plan.Plan) (map[string]bool, error) {
+	r, err := sel.resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	return r.selected, nil
+}

@@ -101,7 +101,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 		return err
 	}
 	if o.Offline && !o.DryRun {
-		if err := checkPendingOffline(ctx, p, sources); err != nil {
+		if err := checkPendingOffline(ctx, p, o.Selection, sources); err != nil {
 			return err
 		}
 	}
@@ -135,16 +135,21 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	return err
 }
 
-// checkPendingOffline checks the sources of the fetch steps that are not
-// done yet; done ones are in the cache already and are not read again.
-func checkPendingOffline(ctx context.Context, p *plan.Plan, sources source.Set) error {
+// checkPendingOffline checks the sources of the selected fetch steps that
+// are not done yet; done ones are in the cache already and are not read
+// again, and those of steps outside --to/--from/--only are not needed.
+func checkPendingOffline(ctx context.Context, p *plan.Plan, sel runner.Selection, sources source.Set) error {
+	selected, err := sel.Selected(p)
+	if err != nil {
+		return err
+	}
 	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
 	if err != nil {
 		return err
 	}
 	var pending []*plan.Step
 	for _, st := range sts {
-		if (st.Step.Kind == plan.KindFetch || st.Step.Kind == plan.KindVerify) && st.State != runner.Done {
+		if (st.Step.Kind == plan.KindFetch || st.Step.Kind == plan.KindVerify) && st.State != runner.Done && selected[st.Step.ID] {
 			pending = append(pending, st.Step)
 		}
 	}

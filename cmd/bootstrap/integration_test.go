@@ -262,3 +262,40 @@ func TestGoBootstrapTooOld(t *testing.T) {
 		t.Error("make.bash ran although the bootstrap Go is too old")
 	}
 }
+
+// TestOfflineChecksOnlySelectedSources: run --offline refuses before
+// running anything when a source it needs is not in the cache, and does not
+// ask for the sources of steps that --to leaves out.
+func TestOfflineChecksOnlySelectedSources(t *testing.T) {
+	dir := copyFixture(t, "chain")
+	f, err := os.OpenFile(filepath.Join(dir, "chain.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Port 9 on loopback: nothing serves it, and offline nothing may try.
+	fmt.Fprintf(f, `  - name: extra
+    source:
+      url: http://127.0.0.1:9/extra-1.0.tar.gz
+      sha256: %s
+    steps:
+      - name: build
+        run: ls
+`, strings.Repeat("ab", 32))
+	f.Close()
+
+	r := bs(t, dir, "run", "--offline", "--plain", "chain.yaml")
+	if r.code == 0 || !strings.Contains(r.stderr, "extra-1.0.tar.gz") || !strings.Contains(r.stderr, "nothing was run") {
+		t.Fatalf("offline run of everything: exit %d, want a refusal naming extra-1.0.tar.gz\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := started(r.stdout); len(got) != 0 {
+		t.Errorf("the refused run started %v", got)
+	}
+	r = bs(t, dir, "run", "--offline", "--plain", "--to", "data", "chain.yaml")
+	if r.code != 0 {
+		t.Fatalf("offline run --to data: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want := []string{"data:fetch", "data:make", "data:patch", "tool:build", "tool:fetch", "tool:patch"}
+	if got := started(r.stdout); !equal(got, want) {
+		t.Errorf("offline run --to data started %v, want %v", got, want)
+	}
+}
