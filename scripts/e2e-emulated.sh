@@ -15,6 +15,12 @@
 #                      run cut short resumes from a later checkout too
 #   BOOTSTRAP_DEBSRC   a directory that already holds the source packages'
 #                      files (default: scripts/debsrc.sh downloads them)
+#   BOOTSTRAP_NATIVE_WORKDIR
+#                      a work dir where the same chain ran natively (default
+#                      $BOOTSTRAP_E2E_DIR/amd64, which `BOOTSTRAP_WORKDIR=…
+#                      scripts/e2e-chain.sh` fills); when it holds
+#                      checkpoints, every step is compared with it by CPU
+#                      time (scripts/steptimes)
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -68,4 +74,10 @@ stage "every step's time"
 if [ -f "$work/build/smoke/container-output.txt" ]; then
 	stage "the container said"
 	cat "$work/build/smoke/container-output.txt"
+fi
+
+native=${BOOTSTRAP_NATIVE_WORKDIR:-$top/amd64}
+if [ -d "$native/state" ]; then
+	stage "every step here and natively ($native)"
+	go run ./scripts/steptimes "$native" "$work"
 fi
