@@ -79,5 +79,5 @@ fi
 native=${BOOTSTRAP_NATIVE_WORKDIR:-$top/amd64}
 if [ -d "$native/state" ]; then
 	stage "every step here and natively ($native)"
-	go run ./scripts/steptimes "$native" "$work"
+	"${GO:-go}" run ./scripts/steptimes "$native" "$work"
 fi
