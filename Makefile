@@ -32,8 +32,11 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# -timeout 30m: on a machine shared with an emulated build the integration
+# tests of cmd/bootstrap were seen to need more than go test's default 10 min
+# (CI itself has 90).
 test: deps lint
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(MAKE) --no-print-directory fuzz
 
 fuzz:
