@@ -130,8 +130,12 @@ func TestChain(t *testing.T) {
 	// Change one step's command: that step and its dependents rerun.
 	edit(t, filepath.Join(dir, "chain.yaml"), "> message.rot", "| tr -d '\\r' > message.rot")
 	r = bs(t, dir, "plan", "chain.yaml")
-	if !regexp.MustCompile(`data:make\s+stale\s+\S+\s+command changed`).MatchString(r.stdout) ||
-		!regexp.MustCompile(`report:summarise\s+stale\s+\S+\s+upstream step data:make changed`).MatchString(r.stdout) {
+	// Columns: step, state, last wall time, last CPU time ("-" for
+	// bootstrap's own steps), why.
+	if !regexp.MustCompile(`data:make\s+stale\s+\S+\s+\S+\s+command changed`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`report:summarise\s+stale\s+\S+\s+\S+\s+upstream step data:make changed`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`tool:build\s+done\s+\S+\s+[0-9.]+m?s\s`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`tool:fetch\s+done\s+\S+\s+-\s`).MatchString(r.stdout) {
 		t.Errorf("plan after editing data:make:\n%s", r.stdout)
 	}
 	r = bs(t, dir, "explain", "chain.yaml", "data:make")
