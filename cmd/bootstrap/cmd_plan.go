@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -54,7 +53,7 @@ func runPlan(_ context.Context, o planOptions, out io.Writer, path string) error
 		}
 		cpu := "-"
 		if st.Checkpoint != nil && st.Checkpoint.CPUSeconds > 0 {
-			cpu = progress.Round(time.Duration(st.Checkpoint.CPUSeconds * float64(time.Second)))
+			cpu = progress.Round(st.Checkpoint.CPU())
 		}
 		why := ""
 		if st.State != runner.Done {

@@ -63,6 +63,9 @@ type diskCheckpoint struct {
 	Inputs json.RawMessage `json:"inputs"`
 }
 
+// CPU is CPUSeconds as a duration.
+func (cp *Checkpoint) CPU() time.Duration { return time.Duration(cp.CPUSeconds * float64(time.Second)) }
+
 // DecodeInputs fills Inputs from the checkpoint file's content.
 func (cp *Checkpoint) DecodeInputs() error {
 	if cp.Inputs != nil || cp.rawInputs == nil {

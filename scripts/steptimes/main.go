@@ -101,7 +101,7 @@ func cpu(cp *state.Checkpoint) string {
 	if cp == nil || cp.CPUSeconds == 0 {
 		return "–"
 	}
-	return round(cp.CPUSeconds)
+	return progress.Round(cp.CPU())
 }
 
 func round(s float64) string { return progress.Round(time.Duration(s * float64(time.Second))) }
