@@ -207,10 +207,14 @@ func (s *scheduler) verify(ctx context.Context, st *plan.Step, log io.Writer) (a
 
 // script runs a run step's command.
 func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log io.Writer) (time.Duration, error) {
-	for _, d := range []string{st.BuildDir, filepath.Join(s.p.WorkDir, "home"), filepath.Join(s.p.WorkDir, "tmp")} {
+	home := filepath.Join(s.p.WorkDir, "home")
+	for _, d := range []string{st.BuildDir, home, filepath.Join(s.p.WorkDir, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return 0, err
 		}
+	}
+	if err := telemetryOff(home); err != nil {
+		return 0, err
 	}
 	if fi, err := os.Stat(st.Dir); err != nil || !fi.IsDir() {
 		return 0, fmt.Errorf("dir %s does not exist (set by dir: at %s)", st.Dir, st.Pos)
@@ -305,4 +309,21 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 	}
 	_, err := p.w.Write(out)
 	return len(b), err
+}
+
+// telemetryOff turns Go's telemetry off in the steps' home. A go command of
+// Go 1.23 or later (the host's, when a recipe builds with it) otherwise
+// counts into $HOME/.config/go/telemetry and starts a detached uploader
+// that can outlive the step and write into the work dir after its
+// checkpoint. An existing mode file is the porter's choice and is kept.
+func telemetryOff(home string) error {
+	dir := filepath.Join(home, ".config", "go", "telemetry")
+	mode := filepath.Join(dir, "mode")
+	if _, err := os.Stat(mode); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(mode, []byte("off\n"), 0o644)
 }

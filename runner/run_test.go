@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -190,5 +191,36 @@ func TestPlainPrinterLines(t *testing.T) {
 	_, out, _ = f.run(runner.Options{})
 	if out != "03:04:05 all 1 steps are done; nothing to run\n" {
 		t.Errorf("rerun printed %q", out)
+	}
+}
+
+// TestGoTelemetryOffInSteps: a host go of 1.23 or later run by a step must
+// find telemetry off in the steps' home, or it starts a detached uploader
+// that writes into the work dir after the step.
+func TestGoTelemetryOffInSteps(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go on PATH")
+	}
+	f := newFixture(t, `name: telemetry
+components:
+  - name: a
+    env: {PATH: '`+filepath.Dir(gobin)+`:/usr/bin:/bin'}
+    steps:
+      - {name: env, run: 'go env GOTELEMETRY > ../../mode.txt; echo a:env >> ../../ran.txt'}
+`)
+	if ran, out, err := f.run(runner.Options{}); err != nil || len(ran) != 1 {
+		t.Fatalf("ran %v, err %v\n%s", ran, err, out)
+	}
+	mode, err := os.ReadFile(filepath.Join(f.work, "mode.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A go before 1.23 prints an empty line: it has no telemetry.
+	if m := strings.TrimSpace(string(mode)); m != "off" && m != "" {
+		t.Errorf("go env GOTELEMETRY in a step = %q, want off", m)
+	}
+	if _, err := os.Stat(filepath.Join(f.work, "home", ".config", "go", "telemetry", "local")); err == nil {
+		t.Error("go counted telemetry into the steps' home")
 	}
 }

@@ -181,7 +181,17 @@ func TestRealGoAgainstTree(t *testing.T) {
 	if err != nil {
 		t.Skip("no go on PATH")
 	}
-	env := []string{"PATH=" + filepath.Dir(gobin) + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
+	// Telemetry off: with it on, go starts a detached uploader that
+	// may still be writing into HOME when t.TempDir is removed.
+	home := t.TempDir()
+	tdir := filepath.Join(home, ".config", "go", "telemetry")
+	if err := os.MkdirAll(tdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tdir, "mode"), []byte("off\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + filepath.Dir(gobin) + ":/usr/bin:/bin", "HOME=" + home}
 	r := plan.Requirement{Tool: "go", Constraint: GoSource, SrcDir: minimalTree(t)}
 	if err := Check(context.Background(), r, env, nil); err != nil {
 		t.Error(err)
