@@ -54,6 +54,9 @@ type Options struct {
 type Summary struct {
 	// Total is the number of steps in the plan.
 	Total int
+	// Selected is the number of steps the selection covers: Total
+	// without --to, --from or --only.
+	Selected int
 	// Ran lists the steps that ran (or, in a dry run, would run).
 	Ran []string
 	// Why maps each step in Ran to the reasons it ran.
@@ -114,11 +117,11 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 			opts.Printer.Printf("would run %s: %s", id, strings.Join(sum.Why[id], "; "))
 		}
 		if len(sum.Ran) == 0 {
-			opts.Printer.Printf("nothing to run: all %d steps are done", sum.Total)
+			opts.Printer.Printf("%s", progress.NothingToRun(sum.Total, sum.Selected))
 		}
 		return sum, nil
 	}
-	opts.Printer.Start(sum.Total, len(toRun))
+	opts.Printer.Start(sum.Total, sum.Selected, len(toRun))
 	defer opts.Printer.Close()
 	if len(toRun) == 0 {
 		return sum, nil
@@ -164,6 +167,7 @@ func decide(p *plan.Plan, statuses []*Status, sel Selection) (*Summary, []*plan.
 		if !r.selected[id] {
 			continue
 		}
+		sum.Selected++
 		var why []string
 		if r.forced[id] {
 			why = append(why, "forced")

@@ -95,16 +95,18 @@ func TestSelection(t *testing.T) {
 		// first is what runs on a fresh work dir, again what runs when
 		// everything is done.
 		first, again []string
+		// nothing is what a run with nothing to do says.
+		nothing string
 	}{
-		{"everything", runner.Selection{}, all, nil},
-		{"to a step", runner.Selection{To: "b:x"}, []string{"a:one", "a:two", "b:x"}, nil},
-		{"to a component", runner.Selection{To: "a"}, []string{"a:one", "a:two"}, nil},
-		{"from a step", runner.Selection{From: "c:x"}, nil, []string{"c:x", "d:x"}},
-		{"from a component", runner.Selection{From: "a"}, all, all},
-		{"only", runner.Selection{Only: []string{"b:x"}}, nil, []string{"b:x"}},
-		{"force reruns the step and what follows", runner.Selection{Force: []string{"b:x"}}, all, []string{"b:x", "d:x"}},
-		{"force a component", runner.Selection{Force: []string{"a"}}, all, all},
-		{"force-all with to", runner.Selection{ForceAll: true, To: "a:two"}, []string{"a:one", "a:two"}, []string{"a:one", "a:two"}},
+		{"everything", runner.Selection{}, all, nil, "all 5 steps are done"},
+		{"to a step", runner.Selection{To: "b:x"}, []string{"a:one", "a:two", "b:x"}, nil, "the 3 selected steps are done (of 5 in the plan)"},
+		{"to a component", runner.Selection{To: "a"}, []string{"a:one", "a:two"}, nil, "the 2 selected steps are done (of 5 in the plan)"},
+		{"from a step", runner.Selection{From: "c:x"}, nil, []string{"c:x", "d:x"}, ""},
+		{"from a component", runner.Selection{From: "a"}, all, all, ""},
+		{"only", runner.Selection{Only: []string{"b:x"}}, nil, []string{"b:x"}, ""},
+		{"force reruns the step and what follows", runner.Selection{Force: []string{"b:x"}}, all, []string{"b:x", "d:x"}, ""},
+		{"force a component", runner.Selection{Force: []string{"a"}}, all, all, ""},
+		{"force-all with to", runner.Selection{ForceAll: true, To: "a:two"}, []string{"a:one", "a:two"}, []string{"a:one", "a:two"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +126,9 @@ func TestSelection(t *testing.T) {
 			ran, out, err = f.run(runner.Options{Selection: tt.sel})
 			if err != nil || !reflect.DeepEqual(ran, tt.again) {
 				t.Errorf("run when all done: ran %v (err %v), want %v\n%s", ran, err, tt.again, out)
+			}
+			if tt.again == nil && tt.nothing != "" && !strings.Contains(out, tt.nothing) {
+				t.Errorf("run when all done printed:\n%s\nwant %q", out, tt.nothing)
 			}
 		})
 	}

@@ -18,8 +18,9 @@ import (
 // Printer receives the events of a run. Implementations must be safe for
 // concurrent use: steps run in parallel.
 type Printer interface {
-	// Start announces a run of toRun steps out of total.
-	Start(total, toRun int)
+	// Start announces a run of toRun steps out of total, of which the
+	// run's selection (--to, --from, --only) covers selected.
+	Start(total, selected, toRun int)
 	// StepStart says a step began; eta is its last successful duration (0
 	// when unknown).
 	StepStart(id string, eta time.Duration)
@@ -55,9 +56,9 @@ func (p *Plain) line(format string, args ...any) {
 }
 
 // Start implements Printer.
-func (p *Plain) Start(total, toRun int) {
+func (p *Plain) Start(total, selected, toRun int) {
 	if toRun == 0 {
-		p.line("all %d steps are done; nothing to run", total)
+		p.line("%s", NothingToRun(total, selected))
 		return
 	}
 	p.line("running %d of %d steps", toRun, total)
@@ -129,11 +130,11 @@ func NewTerminal(out io.Writer, width int) *Terminal {
 }
 
 // Start implements Printer.
-func (t *Terminal) Start(total, toRun int) {
+func (t *Terminal) Start(total, selected, toRun int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if toRun == 0 {
-		fmt.Fprintf(t.out, "all %d steps are done; nothing to run\n", total)
+		fmt.Fprintln(t.out, NothingToRun(total, selected))
 		return
 	}
 	t.bar = progressbar.NewOptions(toRun,
@@ -265,4 +266,13 @@ func (t *Terminal) Close() {
 		t.bar.Finish()
 		fmt.Fprintln(t.out)
 	}
+}
+
+// NothingToRun is what a run with nothing to do says. With a selection it
+// counts the selected steps: the others may well not be done.
+func NothingToRun(total, selected int) string {
+	if selected == total {
+		return fmt.Sprintf("all %d steps are done; nothing to run", total)
+	}
+	return fmt.Sprintf("the %d selected steps are done (of %d in the plan); nothing to run", selected, total)
 }
