@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/fetch"
 	"github.com/porterkit/bootstrap/runner/state"
@@ -87,6 +87,7 @@ func build(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) error 
 			return err
 		}
 	}
+	removeStaleCopies(debs, 24*time.Hour)
 	root := filepath.Join(tmp, "root")
 	args := []string{
 		"--mode=root",
@@ -95,9 +96,8 @@ func build(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) error 
 		// The downloaded .debs are kept in the cache, so a tree that
 		// differs by one package downloads one package.
 		"--skip=essential/unlink",
-		"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
-		"--setup-hook=sync-in " + shellQuote(debs) + " /var/cache/apt/archives/",
-		"--customize-hook=sync-out /var/cache/apt/archives " + shellQuote(debs),
+		"--setup-hook=" + syncInHook(debs),
+		"--customize-hook=" + syncOutHook(debs),
 		"--aptopt=Acquire::Retries \"3\"",
 	}
 	if len(s.Packages) > 0 {
@@ -180,6 +180,40 @@ func FromDir(dir string) (*Rootfs, error) {
 	}
 	r.Packages = []Package{{Name: "tree", Arch: "local", Version: sum}}
 	return r, nil
+}
+
+// syncInHook is the mmdebstrap setup hook that copies the cached .debs
+// into the new tree's apt archive, so apt downloads only what is missing.
+// Only complete files are copied: syncOutHook's temporary files start with
+// a dot and the glob skips them.
+func syncInHook(debs string) string {
+	return `set -e; a="$1"/var/cache/apt/archives; mkdir -p "$a"; ` +
+		`for f in ` + shellQuote(debs) + `/*.deb; do [ -e "$f" ] || continue; cp "$f" "$a"/; done`
+}
+
+// syncOutHook is the mmdebstrap customize hook that keeps the tree's
+// downloaded .debs in the cache. Two root file systems may be built at
+// once into the same cache, one copying in while the other copies out,
+// so each .deb appears by rename, whole or not at all, and one already
+// there is left alone (Debian's file names carry version and
+// architecture). mmdebstrap's own sync-out extracts with tar, writing each
+// file in place, which is why it is not used.
+func syncOutHook(debs string) string {
+	d := shellQuote(debs)
+	return `set -e; for f in "$1"/var/cache/apt/archives/*.deb; do [ -e "$f" ] || continue; b=${f##*/}; ` +
+		`[ -e ` + d + `/"$b" ] && continue; cp "$f" ` + d + `/."$b".$$; mv -f ` + d + `/."$b".$$ ` + d + `/"$b"; done`
+}
+
+// removeStaleCopies removes syncOutHook's temporary files older than age:
+// left by a build that was killed while it copied. Younger ones may be
+// another build's, still being written.
+func removeStaleCopies(debs string, age time.Duration) {
+	tmps, _ := filepath.Glob(filepath.Join(debs, ".*.deb.*"))
+	for _, t := range tmps {
+		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > age {
+			os.Remove(t)
+		}
+	}
 }
 
 // shellQuote quotes s for the shell mmdebstrap runs its hooks with.

@@ -2,9 +2,12 @@ package rootfs
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSpecName(t *testing.T) {
@@ -105,4 +108,82 @@ func TestFromDir(t *testing.T) {
 	if _, err := FromDir(filepath.Join(dir, "a")); err == nil {
 		t.Error("a file is not a root file system")
 	}
+}
+
+// TestSyncHooks runs the hooks mmdebstrap would run, with sh and the root
+// directory as $1, on a cache directory whose name needs quoting.
+func TestSyncHooks(t *testing.T) {
+	dir := t.TempDir()
+	debs := filepath.Join(dir, "cache dir's", "debs")
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook := func(script, root string) {
+		t.Helper()
+		if out, err := exec.Command("sh", "-c", script, "exec", root).CombinedOutput(); err != nil {
+			t.Fatalf("hook %s: %v\n%s", script, err, out)
+		}
+	}
+	read := func(path string) string {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	write(filepath.Join(debs, "b_1_all.deb"), "cached b")
+	write(filepath.Join(debs, "c_1_all.deb"), "cached c")
+	write(filepath.Join(debs, ".d_1_all.deb.123"), "half-written d")
+	old := time.Now().Add(-48 * time.Hour)
+	write(filepath.Join(debs, ".e_1_all.deb.456"), "killed e")
+	if err := os.Chtimes(filepath.Join(debs, ".e_1_all.deb.456"), old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	// sync-in: an empty tree gets the whole debs, not the temporary copies.
+	root := filepath.Join(dir, "root1")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hook(syncInHook(debs), root)
+	archives := filepath.Join(root, "var", "cache", "apt", "archives")
+	got, _ := filepath.Glob(filepath.Join(archives, "*"))
+	if len(got) != 2 || read(filepath.Join(archives, "c_1_all.deb")) != "cached c" {
+		t.Errorf("after sync-in the tree's archive holds %v", got)
+	}
+
+	// sync-out: new .debs are copied, cached ones are kept as they are.
+	write(filepath.Join(archives, "a_1_all.deb"), "downloaded a")
+	write(filepath.Join(archives, "b_1_all.deb"), "downloaded b")
+	hook(syncOutHook(debs), root)
+	want := map[string]string{"a_1_all.deb": "downloaded a", "b_1_all.deb": "cached b", "c_1_all.deb": "cached c"}
+	for name, text := range want {
+		if got := read(filepath.Join(debs, name)); got != text {
+			t.Errorf("after sync-out %s holds %q, want %q", name, got, text)
+		}
+	}
+	removeStaleCopies(debs, 24*time.Hour)
+	entries, _ := os.ReadDir(debs)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{".d_1_all.deb.123", "a_1_all.deb", "b_1_all.deb", "c_1_all.deb"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("debs holds %v, want %v (a young temporary copy kept, an old one removed)", names, want)
+	}
+
+	// A tree with no .debs at all (everything came from the cache and was
+	// cleaned) is not an error.
+	empty := filepath.Join(dir, "root2")
+	if err := os.MkdirAll(filepath.Join(empty, "var", "cache", "apt", "archives"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hook(syncOutHook(debs), empty)
 }
