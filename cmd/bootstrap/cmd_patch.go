@@ -36,7 +36,8 @@ func patchCommand() *cli.Command {
 			"`patch save RECIPE COMPONENT` writes each new commit as NNNN-subject.patch into the\n" +
 			"component's patch dir and lists it in that dir's series file: the dir of the\n" +
 			"component's last patches: entry when that is a series outside the source, else\n" +
-			"patches/<component>/<version>/ next to the recipe, where <version> is the recipe var\n" +
+			"patches/<component>/<version>/ next to the recipe (for a recipe in recipes/, the\n" +
+			"patches/ beside recipes/ when there is one), where <version> is the recipe var\n" +
 			"<component>_version or version when set, else \"local\"; then the recipe gets a\n" +
 			"`- series:` entry for it. The next run rebuilds from <component>:patch on.\n" +
 			"`patch check RECIPE` applies every patch to its pristine source with fuzz 0.",
@@ -232,7 +233,7 @@ func seriesFor(r *recipe.Recipe, st *plan.Step, comp string) (series string, add
 			return last.Series, false, nil
 		}
 	}
-	series = filepath.Join(r.Dir(), "patches", comp, patchVersion(r, comp), "series")
+	series = filepath.Join(patchesDir(r.Dir()), comp, patchVersion(r, comp), "series")
 	abs, _ := filepath.Abs(series)
 	for _, p := range st.Patches {
 		if q, _ := filepath.Abs(p.Series); p.Series != "" && q == abs {
@@ -242,6 +243,26 @@ func seriesFor(r *recipe.Recipe, st *plan.Step, comp string) (series string, add
 		}
 	}
 	return series, true, nil
+}
+
+// patchesDir is the patches/ dir new patch dirs go in, for a recipe in
+// recipeDir: patches/ next to the recipe, except for a recipe in a
+// recipes/ directory whose parent has patches/ and it has none of its own
+// (this project's layout, recipes/ and patches/ side by side).
+func patchesDir(recipeDir string) string {
+	own := filepath.Join(recipeDir, "patches")
+	if filepath.Base(recipeDir) != "recipes" || isDir(own) {
+		return own
+	}
+	if top := filepath.Join(filepath.Dir(recipeDir), "patches"); isDir(top) {
+		return top
+	}
+	return own
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // patchVersion is the <version> of a new patch dir: the recipe var

@@ -198,6 +198,35 @@ func TestSeriesFor(t *testing.T) {
 	}
 }
 
+// TestPatchesDir: a recipe in recipes/ saves into the patches/ beside
+// it, as this project's recipes do, unless it has patches/ of its own.
+func TestPatchesDir(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		dirs  []string // made under a fresh temporary dir
+		where string   // the recipe's dir
+		want  string
+	}{
+		{"project layout", []string{"recipes", "patches"}, "recipes", "patches"},
+		{"recipes with patches of its own", []string{"recipes/patches", "patches"}, "recipes", "recipes/patches"},
+		{"no patches yet", []string{"recipes"}, "recipes", "recipes/patches"},
+		{"another dir name", []string{"mine", "patches"}, "mine", "mine/patches"},
+		{"top-level recipe", []string{"patches"}, ".", "patches"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			top := t.TempDir()
+			for _, d := range tt.dirs {
+				if err := os.MkdirAll(filepath.Join(top, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, want := patchesDir(filepath.Join(top, tt.where)), filepath.Join(top, tt.want); got != want {
+				t.Errorf("patchesDir = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
 // TestPatchCheck runs `patch check` on a patch that applies, one that has
 // drifted from its source (it needs the recipe's fuzz) and one that no
 // longer applies at all.
