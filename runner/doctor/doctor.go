@@ -165,6 +165,9 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 		}
 		rep.Results = append(rep.Results, checkPackages(ctx, pkgs)...)
 	}
+	if pkgs := sourcePackages(r, r.Host.Packages); len(pkgs) > 0 {
+		rep.Results = append(rep.Results, checkPackages(ctx, pkgs)...)
+	}
 	if r.Host.Disk.Value != "" {
 		rep.Results = append(rep.Results, checkDisk(r.Host.Disk, opts.WorkDir))
 	}
@@ -180,6 +183,35 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 	return rep, ctx.Err()
 }
 
+// sourcePackages are the Debian packages of the clients bootstrap runs to
+// fetch the recipe's svn and hg sources (git is go-git, in bootstrap
+// itself), each at the first source that needs it, leaving out those in
+// listed.
+func sourcePackages(r *recipe.Recipe, listed []recipe.Str) []recipe.Str {
+	seen := map[string]bool{}
+	for _, p := range listed {
+		seen[p.Value] = true
+	}
+	var out []recipe.Str
+	add := func(pkg string, pos recipe.Pos) {
+		if !seen[pkg] {
+			seen[pkg] = true
+			out = append(out, recipe.Str{Value: pkg, Pos: pos})
+		}
+	}
+	for _, c := range r.Components {
+		for _, src := range c.Sources {
+			if src.SVN.Value != "" {
+				add("subversion", src.SVN.Pos)
+			}
+			if src.HG.Value != "" {
+				add("mercurial", src.HG.Pos)
+			}
+		}
+	}
+	return out
+}
+
 // checkEmulated is Check for an emulated run: the host's disk and memory,
 // mmdebstrap, and what running the target's programs takes.
 func checkEmulated(ctx context.Context, r *recipe.Recipe, opts Options, rep *Report) (*Report, error) {
@@ -190,6 +222,11 @@ func checkEmulated(ctx context.Context, r *recipe.Recipe, opts Options, rep *Rep
 		// mmdebstrap refuses a foreign architecture without arch-test
 		// ("E: install arch-test for foreign architecture support").
 		rep.Results = append(rep.Results, checkPackages(ctx, []recipe.Str{{Value: "mmdebstrap", Pos: r.Host.Pos}, {Value: "arch-test", Pos: r.Host.Pos}})...)
+	}
+	// host.packages go into the root file system, but sources are fetched
+	// here: the svn and hg clients must be on this host.
+	if pkgs := sourcePackages(r, nil); len(pkgs) > 0 {
+		rep.Results = append(rep.Results, checkPackages(ctx, pkgs)...)
 	}
 	if r.Host.Disk.Value != "" {
 		rep.Results = append(rep.Results, checkDisk(r.Host.Disk, opts.WorkDir))

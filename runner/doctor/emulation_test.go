@@ -3,7 +3,9 @@ package doctor
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -94,5 +96,59 @@ func TestRegisterHandlerAddsF(t *testing.T) {
 	reg, _ := os.ReadFile(filepath.Join(bm, "register"))
 	if string(old) != "-1" || !strings.HasSuffix(string(reg), ":OPF") {
 		t.Errorf("old registration got %q (want -1), register got %q (want flags OPF)", old, reg)
+	}
+}
+
+// TestSourceClients: the svn and hg clients bootstrap runs to fetch a
+// recipe's sources are checked on the host, natively (unless host.packages
+// lists them already) and under --emulate, where host.packages go into the
+// root file system instead.
+func TestSourceClients(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-query"); err != nil {
+		t.Skip("not a Debian system: no dpkg-query")
+	}
+	at := func(line int) recipe.Pos { return recipe.Pos{File: "r.yaml", Line: line, Col: 7} }
+	r := &recipe.Recipe{
+		Targets: []recipe.Str{str("amd64"), str("ppc64le")},
+		Host:    recipe.Host{Packages: []recipe.Str{str("subversion")}},
+		Components: []*recipe.Component{
+			{Sources: []*recipe.Source{{SVN: recipe.Str{Value: "svn://gcc/trunk", Pos: at(10)}}}},
+			{Sources: []*recipe.Source{{Git: recipe.Str{Value: "https://go/go", Pos: at(20)}}, {HG: recipe.Str{Value: "https://hg/x", Pos: at(21)}}}},
+			{Sources: []*recipe.Source{{SVN: recipe.Str{Value: "svn://other", Pos: at(30)}}}},
+		},
+	}
+	installed := func(pkg string) bool {
+		out, err := exec.Command("dpkg-query", "-W", "-f", "${db:Status-Abbrev}", pkg).Output()
+		return err == nil && strings.HasPrefix(string(out), "ii")
+	}
+	for _, tt := range []struct {
+		name string
+		opts Options
+		want map[string]recipe.Pos // package → where it is asked for
+	}{
+		{"native", Options{}, map[string]recipe.Pos{"subversion": str("").Pos, "mercurial": at(21)}},
+		{"emulated", Options{Target: "ppc64le", Emulate: true, BinfmtDir: fakeBinfmt(t, "ppc64le", "F", "enabled", "10.0.2")},
+			map[string]recipe.Pos{"subversion": at(10), "mercurial": at(21)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.WorkDir = t.TempDir()
+			rep, out := run(t, r, tt.opts)
+			got := map[string]recipe.Pos{}
+			for _, c := range rep.Results {
+				if c.Kind != "package" || (c.Name != "subversion" && c.Name != "mercurial") {
+					continue
+				}
+				if _, twice := got[c.Name]; twice {
+					t.Errorf("%s checked twice:\n%s", c.Name, out)
+				}
+				got[c.Name] = c.Pos
+				if (c.Status == OK) != installed(c.Name) {
+					t.Errorf("%s: status %v, but dpkg says installed=%v", c.Name, c.Status, installed(c.Name))
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("source clients checked at %v, want %v:\n%s", got, tt.want, out)
+			}
+		})
 	}
 }
