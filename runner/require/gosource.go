@@ -42,6 +42,11 @@ var (
 	// make.bash documents the minimum in its header in every release:
 	// "GOROOT_BOOTSTRAP: A working Go tree >= Go 1.4 for bootstrap."
 	makeBashRE = regexp.MustCompile(`GOROOT_BOOTSTRAP: A working Go tree >= Go (\d+\.\d+(?:\.\d+)?) for bootstrap`)
+	// Older make.bash scripts (Go 1.5 and 1.6) say it only in the error
+	// they print when GOROOT_BOOTSTRAP has no bin/go: "Set
+	// $GOROOT_BOOTSTRAP to a working Go tree >= Go 1.4." Newer ones print
+	// $bootgo there, which this does not match.
+	makeBashErrorRE = regexp.MustCompile(`GOROOT_BOOTSTRAP to a working Go tree >= Go (\d+\.\d+(?:\.\d+)?)\.`)
 )
 
 // GoSourceMinimum reads the minimum bootstrap Go version from the Go source
@@ -86,6 +91,9 @@ func GoSourceMinimum(dir string) (GoMinimum, error) {
 		return GoMinimum{}, fmt.Errorf("read Go bootstrap requirement: %w", err)
 	}
 	sm := makeBashRE.FindSubmatch(b)
+	if sm == nil {
+		sm = makeBashErrorRE.FindSubmatch(b)
+	}
 	if sm == nil {
 		return GoMinimum{}, fmt.Errorf("%s: no \"GOROOT_BOOTSTRAP: A working Go tree >= Go X\" line to read the bootstrap minimum from", filepath.Join(dir, "src", "make.bash"))
 	}

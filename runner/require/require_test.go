@@ -120,6 +120,39 @@ func TestGoSourceGccgoOldTree(t *testing.T) {
 	}
 }
 
+// TestGoSourceMakeBashWordings: the minimum as each era's make.bash
+// states it.
+func TestGoSourceMakeBashWordings(t *testing.T) {
+	for _, tt := range []struct {
+		name, makeBash, want string
+	}{
+		{"header (Go 1.19)", "# GOROOT_BOOTSTRAP: A working Go tree >= Go 1.4 for bootstrap.\n", "1.4"},
+		{"error only (Go 1.6, going by what its all.bash prints)", "if [ ! -x \"$GOROOT_BOOTSTRAP/bin/go\" ]; then\n\techo \"Set \\$GOROOT_BOOTSTRAP to a working Go tree >= Go 1.4.\" >&2\n", "1.4"},
+		{"header and $bootgo error (Go 1.20 on)", "# GOROOT_BOOTSTRAP: A working Go tree >= Go 1.20.6 for bootstrap.\n\techo \"Set \\$GOROOT_BOOTSTRAP to a working Go tree >= Go $bootgo.\" >&2\n", "1.20.6"},
+		{"neither", "#!/bin/sh\necho \"Set GOROOT_BOOTSTRAP to a working Go tree >= Go $bootgo.\"\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "src", "make.bash"), []byte(tt.makeBash), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m, err := GoSourceMinimum(dir)
+			if tt.want == "" {
+				if err == nil || !strings.Contains(err.Error(), "no \"GOROOT_BOOTSTRAP") {
+					t.Errorf("GoSourceMinimum = %+v, %v; want an error", m, err)
+				}
+				return
+			}
+			if err != nil || m.Version.Original() != tt.want || m.From != "src/make.bash" {
+				t.Errorf("GoSourceMinimum = %+v, %v; want %s from src/make.bash", m, err, tt.want)
+			}
+		})
+	}
+}
+
 // TestGoSourceRealTrees reads the bootstrap minimum from real Go release
 // trees where this machine has them: toolchain modules in the module cache
 // (go mod download golang.org/toolchain@v0.0.1-go1.22.12.linux-amd64) and
