@@ -150,6 +150,7 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 		}
 		rep.Results = append(rep.Results, checkTool(ctx, t, opts.Env))
 	}
+	var pkgs []recipe.Str
 	if len(r.Host.Packages) > 0 {
 		h, err := host(opts)
 		if err != nil {
@@ -159,13 +160,11 @@ func Check(ctx context.Context, r *recipe.Recipe, opts Options) (*Report, error)
 		if x, ok := arch.Lookup(opts.Target); ok {
 			t = x
 		}
-		pkgs, err := plan.HostPackages(r, h, t)
-		if err != nil {
+		if pkgs, err = plan.HostPackages(r, h, t); err != nil {
 			return nil, err
 		}
-		rep.Results = append(rep.Results, checkPackages(ctx, pkgs)...)
 	}
-	if pkgs := sourcePackages(r, r.Host.Packages); len(pkgs) > 0 {
+	if pkgs = append(pkgs, sourcePackages(r, pkgs)...); len(pkgs) > 0 {
 		rep.Results = append(rep.Results, checkPackages(ctx, pkgs)...)
 	}
 	if r.Host.Disk.Value != "" {
@@ -218,14 +217,15 @@ func checkEmulated(ctx context.Context, r *recipe.Recipe, opts Options, rep *Rep
 	if !rep.OK() {
 		return rep, nil // unknown target, or one the recipe does not list
 	}
+	var pkgs []recipe.Str
 	if !opts.RootfsGiven {
 		// mmdebstrap refuses a foreign architecture without arch-test
 		// ("E: install arch-test for foreign architecture support").
-		rep.Results = append(rep.Results, checkPackages(ctx, []recipe.Str{{Value: "mmdebstrap", Pos: r.Host.Pos}, {Value: "arch-test", Pos: r.Host.Pos}})...)
+		pkgs = []recipe.Str{{Value: "mmdebstrap", Pos: r.Host.Pos}, {Value: "arch-test", Pos: r.Host.Pos}}
 	}
 	// host.packages go into the root file system, but sources are fetched
 	// here: the svn and hg clients must be on this host.
-	if pkgs := sourcePackages(r, nil); len(pkgs) > 0 {
+	if pkgs = append(pkgs, sourcePackages(r, nil)...); len(pkgs) > 0 {
 		rep.Results = append(rep.Results, checkPackages(ctx, pkgs)...)
 	}
 	if r.Host.Disk.Value != "" {
