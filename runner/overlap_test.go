@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/progress"
 	"github.com/porterkit/bootstrap/runner/source"
 )

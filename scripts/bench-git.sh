@@ -47,7 +47,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 go build -o "$work/githttpd" ./scripts/githttpd
 go build -o "$work/bootstrap" ./cmd/bootstrap
-go test -c -o "$work/gitsrc.test" ./runner/gitsrc
+go test -c -o "$work/gitsrc.test" ./runner/source/gitsrc
 "$work/githttpd" "$store" >"$work/url" &
 server=$!
 i=0

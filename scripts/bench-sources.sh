@@ -37,7 +37,7 @@ trap cleanup EXIT INT TERM
 # freshly deleted ones is several times slower on ext4, for tar as for us.
 bdir=$(mktemp -d "${BOOTSTRAP_BENCH_DIR:-/var/tmp}/bench-sources.XXXXXX")
 echo "== (a) verify + unpack $tarball ($runs runs each, alternating, in $bdir)"
-TMPDIR=$bdir BOOTSTRAP_BENCH_TARBALL=$tarball go test -run '^$' -bench 'BenchmarkGoTarball' -benchtime "${runs}x" ./runner/fetch | tee "$work/a.txt"
+TMPDIR=$bdir BOOTSTRAP_BENCH_TARBALL=$tarball go test -run '^$' -bench 'BenchmarkGoTarball' -benchtime "${runs}x" ./runner/source/fetch | tee "$work/a.txt"
 awk '/^BenchmarkGoTarball/ {for (i = 5; i < NF; i += 2) v[$(i+1)] = $i}
 	END {printf "(a) bootstrap %.2f s, sha256sum+tar %.2f s, ratio %.2f (target <= 1.0)\n", v["bootstrap-s/op"], v["sha256sum+tar-s/op"], v["ratio"]}' "$work/a.txt"
 
@@ -61,7 +61,7 @@ i=0
 while ! $git ls-remote "$url" >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -lt 50 ] || { echo "git daemon did not start" >&2; exit 1; }; sleep 0.1
 done
-go test -c -o "$work/gitsrc.test" ./runner/gitsrc
+go test -c -o "$work/gitsrc.test" ./runner/source/gitsrc
 # Like (a): alternating order, each clone into a new directory of $bdir,
 # the previous one's dirty pages written back first.
 gitclone() {

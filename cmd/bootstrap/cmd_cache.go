@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/porterkit/bootstrap/runner/fetch"
-	"github.com/porterkit/bootstrap/runner/gitsrc"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc"
 )
 
 func cacheCommand() *cli.Command {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/porterkit/bootstrap/runner/gitsrc"
-	"github.com/porterkit/bootstrap/runner/gitsrc/gittest"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc/gittest"
 )
 
 // TestGitFetchKilled SIGKILLs `bootstrap fetch` while the pack of a pinned

@@ -14,13 +14,13 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/doctor"
 	"github.com/porterkit/bootstrap/runner/executor"
-	"github.com/porterkit/bootstrap/runner/fetch"
-	"github.com/porterkit/bootstrap/runner/gitsrc"
-	"github.com/porterkit/bootstrap/runner/gomod"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc"
+	"github.com/porterkit/bootstrap/runner/source/gomod"
 	"github.com/porterkit/bootstrap/runner/patch"
 	"github.com/porterkit/bootstrap/runner/require"
 	"github.com/porterkit/bootstrap/runner/source"
-	"github.com/porterkit/bootstrap/runner/vcs"
+	"github.com/porterkit/bootstrap/runner/source/vcs"
 	"github.com/porterkit/bootstrap/runner/verify"
 )
 

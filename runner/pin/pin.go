@@ -25,8 +25,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/porterkit/bootstrap/runner/fetch"
-	"github.com/porterkit/bootstrap/runner/gitsrc"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc"
 )
 
 // Options say where pinning downloads to and from.

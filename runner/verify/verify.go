@@ -16,10 +16,10 @@ import (
 	"strings"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
-// Modules gets a Go module zip pinned by its h1 (runner/gomod's Fetcher).
+// Modules gets a Go module zip pinned by its h1 (runner/source/gomod's Fetcher).
 type Modules interface {
 	Zip(ctx context.Context, mod, version, h1 string, log io.Writer) (string, error)
 }

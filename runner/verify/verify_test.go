@@ -18,8 +18,8 @@ import (
 	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/fetch"
-	"github.com/porterkit/bootstrap/runner/gomod"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
+	"github.com/porterkit/bootstrap/runner/source/gomod"
 )
 
 const mod, ver = "example.com/tool", "v1.0.0"

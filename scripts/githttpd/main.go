@@ -1,5 +1,5 @@
 // Command githttpd serves the Git repositories of a directory over smart
-// HTTP on a loopback address (runner/gitsrc/gittest: git http-backend
+// HTTP on a loopback address (runner/source/gitsrc/gittest: git http-backend
 // behind net/http/cgi) until it gets SIGINT or SIGTERM. It prints the base
 // URL on its first line. For scripts/bench-git.sh.
 //
@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/porterkit/bootstrap/runner/gitsrc/gittest"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc/gittest"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/gitsrc/gittest"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc/gittest"
 )
 
 // history is a served repository of long history, made with git

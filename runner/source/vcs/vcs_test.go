@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 func need(t *testing.T, tools ...string) {

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/internal/treetest"
 )
 

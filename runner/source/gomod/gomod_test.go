@@ -21,7 +21,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 // memFile is a file for modzip.Create.

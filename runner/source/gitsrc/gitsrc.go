@@ -29,7 +29,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/fetch"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source"
 )
 
