@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/progress"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 func tarball(t *testing.T, name, content string) []byte {

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 func fetchCommand() *cli.Command {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/patch"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 // errPatchCheckFailed is returned when a patch does not apply with fuzz 0;

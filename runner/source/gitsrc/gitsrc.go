@@ -29,8 +29,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 // Options configure a Fetcher.

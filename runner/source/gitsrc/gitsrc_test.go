@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/internal/treetest"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 // gitCLI runs the git CLI in dir and returns its trimmed output.

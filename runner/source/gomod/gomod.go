@@ -39,8 +39,8 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 var _ source.Fetcher = (*Fetcher)(nil)

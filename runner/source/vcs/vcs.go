@@ -21,8 +21,8 @@ import (
 	"strings"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 // Options configure the fetchers.
