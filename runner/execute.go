@@ -62,7 +62,7 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 	logPath := LogPath(s.p.WorkDir, st.ID)
 	att := state.NewAttempt(st.ID, build, logPath)
 	if err := s.store.SaveAttempt(att); err != nil {
-		return fmt.Errorf("step %s: %w", st.ID, err)
+		return err // names the step; the scheduler makes it a *StepError
 	}
 	err := s.try(ctx, st, build, logPath)
 	if err == nil {

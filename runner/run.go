@@ -174,7 +174,11 @@ func decide(p *plan.Plan, statuses []*Status, sel Selection) (*Summary, []*plan.
 		if r.forced[id] {
 			why = append(why, "forced")
 		}
-		if st.State != Done {
+		switch {
+		case st.Attempt != nil:
+			// "exit 3 at 16:40, log …" needs its state to read as a reason.
+			why = append(why, "last attempt "+string(st.State)+": "+st.Detail())
+		case st.State != Done:
 			why = append(why, st.Reasons...)
 		}
 		for _, d := range st.Step.Deps {
