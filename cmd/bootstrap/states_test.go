@@ -207,7 +207,7 @@ func TestInterruptExitCodes(t *testing.T) {
 			pid := b.cmd.Process.Pid
 
 			r := bs(t, dir, "plan", "states.yaml")
-			if !regexp.MustCompile(`(?m)^a:work\s+running\s+-\s+-\s+pid ` + strconv.Itoa(pid) + ` since \d\d:\d\d, log \S+$`).MatchString(r.stdout) ||
+			if !regexp.MustCompile(`(?m)^a:work\s+running\s+-\s+-\s+pid `+strconv.Itoa(pid)+` since \d\d:\d\d, log \S+$`).MatchString(r.stdout) ||
 				!strings.Contains(r.stdout, ", 1 running (work dir ") {
 				t.Errorf("plan while a:work runs in pid %d:\n%s%s", pid, r.stdout, r.stderr)
 			}
