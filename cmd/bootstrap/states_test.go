@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/porterkit/bootstrap/runner"
 )
 
 // statesRecipe writes states.yaml into dir: a:first echoes; a:work writes
@@ -269,5 +272,43 @@ func TestPlanAfterKill(t *testing.T) {
 	}
 	if doc := planJSONOf(t, dir); doc.Steps[1].State != "interrupted" || doc.Steps[1].Attempt.Outcome != "started" {
 		t.Errorf("plan --json after SIGKILL: %+v", doc.Steps[1])
+	}
+}
+
+// TestExitCodeOfSignals: a run's *InterruptedError and any other command's
+// error after a signal (withSignal) exit 128+signal; a cancellation without
+// a signal stays a failure.
+func TestExitCodeOfSignals(t *testing.T) {
+	byCause := func(cause error) context.Context {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(cause)
+		return ctx
+	}
+	fetchErr := fmt.Errorf("fetch go: %w", context.Canceled)
+	tests := []struct {
+		name string
+		err  error
+		want int
+		msg  string
+	}{
+		{"run, SIGINT", &runner.InterruptedError{Cause: &runner.SignalError{Signal: syscall.SIGINT}, Steps: []string{"go:make"}}, 130,
+			"interrupted (SIGINT) while go:make was running; the next run restarts it"},
+		{"run, SIGTERM, two steps", &runner.InterruptedError{Cause: &runner.SignalError{Signal: syscall.SIGTERM}, Steps: []string{"a:x", "b:y"}}, 143,
+			"interrupted (SIGTERM) while a:x, b:y were running; the next run restarts them"},
+		{"run, cancelled without a signal", &runner.InterruptedError{Cause: context.Canceled}, 1,
+			"interrupted (cancelled) between steps; the next run continues from there"},
+		{"fetch, SIGTERM", withSignal(byCause(&runner.SignalError{Signal: syscall.SIGTERM}), fetchErr), 143,
+			"interrupted (SIGTERM): fetch go: context canceled"},
+		{"fetch, no signal", withSignal(byCause(context.Canceled), fetchErr), 1, "fetch go: context canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitCode(tt.err); got != tt.want || tt.err.Error() != tt.msg {
+				t.Errorf("exitCode = %d, message %q; want %d, %q", got, tt.err, tt.want, tt.msg)
+			}
+			if !errors.Is(tt.err, context.Canceled) {
+				t.Errorf("%v is not context.Canceled for errors.Is", tt.err)
+			}
+		})
 	}
 }

@@ -2,6 +2,9 @@
 // written only after the step succeeded, atomically (temp file, fsync,
 // rename, fsync of the directory), so that a run killed at any instant leaves
 // either the old checkpoint, the new one, or none, never half of one.
+// Beside each checkpoint an attempt file (attempt.go) says how the last try
+// at a step that did not succeed ended: failed, still running, or
+// interrupted.
 package state
 
 import (
