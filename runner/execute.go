@@ -50,12 +50,53 @@ func LogPath(workDir, id string) string {
 }
 
 // execute runs one step and checkpoints it on success. The old checkpoint
-// is removed first, so a step killed halfway is never taken for done.
+// is removed first, so a step killed halfway is never taken for done, and
+// an attempt file says the step started; it is removed on success and
+// otherwise ends as failed or interrupted, so that plan can tell those from
+// a step never tried. It returns the step's error.
 func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 	if err := s.store.Remove(st.ID); err != nil {
-		return err
+		return fmt.Errorf("step %s: %w", st.ID, err)
 	}
+	build := state.NewBuildID()
 	logPath := LogPath(s.p.WorkDir, st.ID)
+	att := state.NewAttempt(st.ID, build, logPath)
+	if err := s.store.SaveAttempt(att); err != nil {
+		return err // names the step; the scheduler makes it a *StepError
+	}
+	err := s.try(ctx, st, build, logPath)
+	if err == nil {
+		// A leftover attempt beside the checkpoint of the same build is
+		// ignored by readers, so failing to remove it is not the step's
+		// failure.
+		_ = s.store.RemoveAttempt(st.ID)
+		return nil
+	}
+	s.endAttempt(ctx, att, err)
+	return err
+}
+
+// endAttempt records how a step that did not succeed ended: interrupted
+// when the run was cancelled, failed otherwise. It reports a failure to
+// write the attempt through the printer: the step's own error matters more.
+func (s *scheduler) endAttempt(ctx context.Context, att *state.Attempt, err error) {
+	att.Ended = time.Now().UTC()
+	if ctx.Err() != nil {
+		att.Outcome, att.Signal = state.Interrupted, interruptedBy(ctx)
+	} else {
+		att.Outcome, att.Error = state.Failed, err.Error()
+		var se *StepError
+		if errors.As(err, &se) {
+			att.Exit, att.Error = se.Exit, se.Err.Error()
+		}
+	}
+	if werr := s.store.SaveAttempt(att); werr != nil {
+		s.opts.Printer.Printf("%s: %v", att.Step, werr)
+	}
+}
+
+// try runs one step, writing its log, and checkpoints it on success.
+func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath string) error {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return err
 	}
@@ -72,7 +113,6 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 	log = lw
 	eta := s.statuses[st.ID].ETA()
 	s.opts.Printer.StepStart(st.ID, eta)
-	build := state.NewBuildID()
 	start := time.Now()
 	fmt.Fprintf(log, "# bootstrap step %s (%s), build %s, started %s\n", st.ID, st.Kind, build, start.UTC().Format(time.RFC3339))
 	var record any

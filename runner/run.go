@@ -93,7 +93,9 @@ func (e *FailedError) Unwrap() []error {
 // Run executes the plan: it takes the work dir's lock, works out which
 // steps must run, runs them in dependency order and checkpoints each one
 // that succeeds. It returns a *state.LockedError when another run holds the
-// work dir, a *FailedError when steps failed, and ctx.Err() when cancelled.
+// work dir, a *FailedError when steps failed, and an *InterruptedError
+// naming the steps it stopped when ctx is cancelled (wrapping
+// context.Cause(ctx), e.g. a *SignalError).
 func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	lock, err := state.Acquire(p.WorkDir)
 	if err != nil {
@@ -172,7 +174,11 @@ func decide(p *plan.Plan, statuses []*Status, sel Selection) (*Summary, []*plan.
 		if r.forced[id] {
 			why = append(why, "forced")
 		}
-		if st.State != Done {
+		switch {
+		case st.Attempt != nil:
+			// "exit 3 at 16:40, log …" needs its state to read as a reason.
+			why = append(why, "last attempt "+string(st.State)+": "+st.Detail())
+		case st.State != Done:
 			why = append(why, st.Reasons...)
 		}
 		for _, d := range st.Step.Deps {
@@ -240,6 +246,7 @@ func (s *scheduler) run(ctx context.Context, steps []*plan.Step) error {
 	finished, running := 0, 0
 	stopping := false
 	started := map[string]bool{}
+	var interrupted []string // steps stopped by the cancellation
 	for finished < len(steps) {
 		if ctx.Err() != nil {
 			stopping = true
@@ -277,10 +284,15 @@ func (s *scheduler) run(ctx context.Context, steps []*plan.Step) error {
 		if !errors.As(o.err, &se) {
 			se = &StepError{Step: o.id, Err: o.err}
 		}
-		if ctx.Err() == nil {
-			s.opts.Printer.StepFailed(o.id, se.Err)
-			failed.Failed = append(failed.Failed, se)
+		if ctx.Err() != nil {
+			// Cancelled: the step was stopped, not broken.
+			s.opts.Printer.Printf("interrupted %s", o.id)
+			interrupted = append(interrupted, o.id)
+			stopping = true
+			continue
 		}
+		s.opts.Printer.StepFailed(o.id, se.Err)
+		failed.Failed = append(failed.Failed, se)
 		if !s.opts.KeepGoing {
 			stopping = true
 			continue
@@ -293,8 +305,13 @@ func (s *scheduler) run(ctx context.Context, steps []*plan.Step) error {
 			}
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	if ctx.Err() != nil {
+		order := map[string]int{}
+		for i, st := range steps {
+			order[st.ID] = i
+		}
+		sort.Slice(interrupted, func(i, j int) bool { return order[interrupted[i]] < order[interrupted[j]] })
+		return &InterruptedError{Cause: context.Cause(ctx), Steps: interrupted}
 	}
 	if len(failed.Failed) > 0 {
 		sort.Strings(failed.Skipped)

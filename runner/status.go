@@ -25,8 +25,16 @@ const (
 	Done State = "done"
 	// Stale: the step ran before, but something it depends on changed.
 	Stale State = "stale"
-	// Pending: the step never finished (or its checkpoint was cleared).
+	// Pending: the step never finished (or its checkpoint was cleared)
+	// and no attempt at it is on record.
 	Pending State = "pending"
+	// Failed: the last attempt failed (Status.Attempt says how).
+	Failed State = "failed"
+	// Running: a live run is at the step now.
+	Running State = "running"
+	// Interrupted: the last attempt was stopped by a signal, or the run
+	// making it died (SIGKILL, power loss) before it ended.
+	Interrupted State = "interrupted"
 )
 
 // Status is one step's state and the reasons for it.
@@ -39,6 +47,60 @@ type Status struct {
 	Checkpoint *state.Checkpoint
 	// Changes are the inputs that differ from the checkpoint, for explain.
 	Changes []Change
+	// Attempt is the last attempt at a step with no checkpoint, nil when
+	// there is none; it makes the step failed, running or interrupted.
+	Attempt *state.Attempt
+}
+
+// Detail says in one line what the last attempt at a failed, running or
+// interrupted step came to, with its log; "" for other states. Plan, explain
+// and run print it (it is also the step's only reason).
+func (s *Status) Detail() string {
+	a := s.Attempt
+	if a == nil {
+		return ""
+	}
+	switch s.State {
+	case Failed:
+		what := short(a.Error)
+		if a.Exit != 0 {
+			what = fmt.Sprintf("exit %d", a.Exit)
+		}
+		return fmt.Sprintf("%s at %s, log %s", what, clock(a.Ended), a.Log)
+	case Running:
+		return fmt.Sprintf("pid %d since %s, log %s", a.PID, clock(a.Started), a.Log)
+	case Interrupted:
+		if a.Outcome == state.Interrupted {
+			by := a.Signal
+			if by == "" {
+				by = "cancelled"
+			}
+			return fmt.Sprintf("at %s (%s), log %s", clock(a.Ended), by, a.Log)
+		}
+		return fmt.Sprintf("started %s, the run (pid %d) was killed, log %s", clock(a.Started), a.PID, a.Log)
+	}
+	return ""
+}
+
+// clock is a time of day in local time, with the date when it is not
+// today: what a porter compares with the clock on the wall.
+func clock(t time.Time) string {
+	t = t.Local()
+	if t.Format(time.DateOnly) != time.Now().Format(time.DateOnly) {
+		return t.Format("2006-01-02 15:04")
+	}
+	return t.Format("15:04")
+}
+
+// attemptState is the state an attempt gives a step with no checkpoint.
+func attemptState(a *state.Attempt) State {
+	switch {
+	case a.Outcome == state.Failed:
+		return Failed
+	case a.Alive():
+		return Running
+	}
+	return Interrupted
 }
 
 // Change is one signature input that differs from the checkpoint's.
@@ -60,14 +122,14 @@ func (s *Status) ETA() time.Duration {
 // Statuses evaluates every step of the plan against the store, in plan
 // order. A checkpoint that cannot be read is an error.
 func Statuses(p *plan.Plan, store *state.Store) ([]*Status, error) {
-	cps, err := loadAll(p, store)
+	cps, atts, err := loadAll(p, store)
 	if err != nil {
 		return nil, err
 	}
 	byID := map[string]*Status{}
 	out := make([]*Status, 0, len(p.Steps))
 	for i, s := range p.Steps {
-		st, err := evaluate(s, cps[i], byID)
+		st, err := evaluate(s, cps[i], atts[i], byID)
 		if err != nil {
 			return nil, err
 		}
@@ -78,9 +140,12 @@ func Statuses(p *plan.Plan, store *state.Store) ([]*Status, error) {
 }
 
 // loadAll reads every step's checkpoint, several at a time: on a no-op
-// rerun of a large recipe this is where the time goes.
-func loadAll(p *plan.Plan, store *state.Store) ([]*state.Checkpoint, error) {
+// rerun of a large recipe this is where the time goes. A step with no
+// checkpoint also has its last attempt read (a step with one has no
+// attempt that matters: success removes it).
+func loadAll(p *plan.Plan, store *state.Store) ([]*state.Checkpoint, []*state.Attempt, error) {
 	cps := make([]*state.Checkpoint, len(p.Steps))
+	atts := make([]*state.Attempt, len(p.Steps))
 	errs := make([]error, len(p.Steps))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -90,6 +155,9 @@ func loadAll(p *plan.Plan, store *state.Store) ([]*state.Checkpoint, error) {
 			defer wg.Done()
 			for i := range next {
 				cps[i], errs[i] = store.Load(p.Steps[i].ID)
+				if cps[i] == nil && errs[i] == nil {
+					atts[i], errs[i] = store.LoadAttempt(p.Steps[i].ID)
+				}
 			}
 		}()
 	}
@@ -100,15 +168,20 @@ func loadAll(p *plan.Plan, store *state.Store) ([]*state.Checkpoint, error) {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("step %s: %w", p.Steps[i].ID, err)
+			return nil, nil, fmt.Errorf("step %s: %w", p.Steps[i].ID, err)
 		}
 	}
-	return cps, nil
+	return cps, atts, nil
 }
 
 // evaluate decides one step's state; its dependencies were evaluated first.
-func evaluate(s *plan.Step, cp *state.Checkpoint, deps map[string]*Status) (*Status, error) {
+func evaluate(s *plan.Step, cp *state.Checkpoint, att *state.Attempt, deps map[string]*Status) (*Status, error) {
 	st := &Status{Step: s, Checkpoint: cp, State: Done}
+	if cp == nil && att != nil {
+		st.Attempt, st.State = att, attemptState(att)
+		st.Reasons = []string{st.Detail()}
+		return st, nil
+	}
 	if cp == nil {
 		st.State = Pending
 		st.Reasons = append(st.Reasons, "never completed")

@@ -14,7 +14,7 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
 		Description: "Exit codes: 0 success, 1 a step failed, 2 bad usage or invalid recipe, " +
-			"3 the work dir is locked by another run.",
+			"3 the work dir is locked by another run, 130/143 interrupted by SIGINT/SIGTERM (the message names the step).",
 		Commands: []*cli.Command{
 			runCommand(),
 			planCommand(),

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,26 +16,85 @@ import (
 	"github.com/porterkit/bootstrap/runner/state"
 )
 
+// planCmdOptions are the flags of `bootstrap plan`.
+type planCmdOptions struct {
+	planOptions
+	// JSON prints the plan as one JSON object (see planJSONHelp).
+	JSON bool
+}
+
+// planJSONHelp documents `plan --json`; planJSON and planStepJSON are its
+// shape, and the tests decode it.
+const planJSONHelp = `Each step is one of: done; stale (it ran, then something it depends on changed: WHY says what);
+pending (never tried, or waiting for a step that is not done); failed (its last try failed:
+exit status, when, and its log); running (a live run is at it: that run's pid and since when);
+interrupted (its last try was stopped by a signal, or the run doing it was killed).
+
+--json prints one object instead of the table:
+  {"work_dir": "...",
+   "steps": [{"id": "go:make", "component": "go", "kind": "run",
+              "state": "done|stale|pending|failed|running|interrupted",
+              "reasons": ["..."],          (why it is not done; [] when done)
+              "last_seconds": 12.3,        (wall time of its last success; null if none)
+              "cpu_seconds": 20.1,         (CPU time of its last success; null if none or not a command)
+              "attempt": {                 (only for failed, running and interrupted steps)
+                 "outcome": "started|failed|interrupted", "pid": 1234,
+                 "started": "RFC 3339", "ended": "RFC 3339 (absent while running or when killed)",
+                 "log": "path", "exit": 2, "error": "...", "signal": "SIGINT|SIGTERM",
+                 "detail": "the same line the table prints"}}]}`
+
+// planJSON is the output of `plan --json`.
+type planJSON struct {
+	WorkDir string         `json:"work_dir"`
+	Steps   []planStepJSON `json:"steps"`
+}
+
+// planStepJSON is one step of `plan --json`.
+type planStepJSON struct {
+	ID          string       `json:"id"`
+	Component   string       `json:"component"`
+	Kind        string       `json:"kind"`
+	State       string       `json:"state"`
+	Reasons     []string     `json:"reasons"`
+	LastSeconds *float64     `json:"last_seconds"`
+	CPUSeconds  *float64     `json:"cpu_seconds"`
+	Attempt     *attemptJSON `json:"attempt,omitempty"`
+}
+
+// attemptJSON is the last attempt at a step that has no checkpoint.
+type attemptJSON struct {
+	Outcome string    `json:"outcome"`
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	Log     string    `json:"log"`
+	Exit    int       `json:"exit"`
+	Error   string    `json:"error,omitempty"`
+	Signal  string    `json:"signal,omitempty"`
+	Detail  string    `json:"detail"`
+}
+
 func planCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "plan",
-		Usage:     "show each step: done, stale (and why) or pending, with the time it took last",
-		ArgsUsage: "RECIPE",
-		Flags:     planCacheFlags(),
+		Name:        "plan",
+		Usage:       "show each step: done, stale (and why), pending, failed, running or interrupted, with the time it took last",
+		ArgsUsage:   "RECIPE",
+		Description: planJSONHelp,
+		Flags:       append(planCacheFlags(), &cli.BoolFlag{Name: "json", Usage: "print the plan as JSON (shape below)"}),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "RECIPE")
 			if err != nil {
 				return err
 			}
-			return runPlan(c.Context, planOptionsFrom(c), c.App.Writer, a[0])
+			return runPlan(c.Context, planCmdOptions{planOptions: planOptionsFrom(c), JSON: c.Bool("json")}, c.App.Writer, a[0])
 		},
 	}
 }
 
-// runPlan prints one line per step. It returns recipe and checkpoint
-// errors.
-func runPlan(_ context.Context, o planOptions, out io.Writer, path string) error {
-	p, err := loadPlan(path, o)
+// runPlan prints one line per step, or the plan as JSON. It returns recipe
+// and checkpoint errors.
+func runPlan(_ context.Context, o planCmdOptions, out io.Writer, path string) error {
+	p, err := loadPlan(path, o.planOptions)
 	if err != nil {
 		return err
 	}
@@ -41,6 +102,15 @@ func runPlan(_ context.Context, o planOptions, out io.Writer, path string) error
 	if err != nil {
 		return err
 	}
+	if o.JSON {
+		return printPlanJSON(out, p.WorkDir, sts)
+	}
+	printPlan(out, p.WorkDir, sts)
+	return nil
+}
+
+// printPlan writes the table and a summary line.
+func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
 	// CPU is the last run's CPU time: on a busy machine, or under
 	// emulation, it says more about a step's cost than the wall time.
@@ -63,7 +133,45 @@ func runPlan(_ context.Context, o planOptions, out io.Writer, path string) error
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Step.ID, st.State, last, cpu, why)
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "%d steps: %d done, %d stale, %d pending (work dir %s)\n",
-		len(sts), counts[runner.Done], counts[runner.Stale], counts[runner.Pending], p.WorkDir)
+	// The three states of a step that was tried are counted only when
+	// present: the usual line stays short.
+	extra := ""
+	for _, s := range []runner.State{runner.Failed, runner.Running, runner.Interrupted} {
+		if counts[s] > 0 {
+			extra += fmt.Sprintf(", %d %s", counts[s], s)
+		}
+	}
+	fmt.Fprintf(out, "%d steps: %d done, %d stale, %d pending%s (work dir %s)\n",
+		len(sts), counts[runner.Done], counts[runner.Stale], counts[runner.Pending], extra, workDir)
+}
+
+// printPlanJSON writes the plan as one indented JSON object.
+func printPlanJSON(out io.Writer, workDir string, sts []*runner.Status) error {
+	doc := planJSON{WorkDir: workDir, Steps: make([]planStepJSON, 0, len(sts))}
+	for _, st := range sts {
+		s := planStepJSON{ID: st.Step.ID, Component: st.Step.Component, Kind: string(st.Step.Kind),
+			State: string(st.State), Reasons: []string{}}
+		if st.State != runner.Done {
+			s.Reasons = append(s.Reasons, st.Reasons...)
+		}
+		if cp := st.Checkpoint; cp != nil {
+			last := cp.Seconds
+			s.LastSeconds = &last
+			if cp.CPUSeconds > 0 {
+				cpu := cp.CPUSeconds
+				s.CPUSeconds = &cpu
+			}
+		}
+		if a := st.Attempt; a != nil {
+			s.Attempt = &attemptJSON{Outcome: string(a.Outcome), PID: a.PID, Started: a.Started, Ended: a.Ended,
+				Log: a.Log, Exit: a.Exit, Error: a.Error, Signal: a.Signal, Detail: st.Detail()}
+		}
+		doc.Steps = append(doc.Steps, s)
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("plan --json: %w", err)
+	}
 	return nil
 }

@@ -108,7 +108,11 @@ func printRecord(out io.Writer, st *provenance.Statement) {
 		if s, ok := a["durationSeconds"].(float64); ok {
 			dur = fmt.Sprintf("%.1fs", s)
 		}
-		fmt.Fprintf(tw, "  %s\t%v\t%s\texit %v\t%s\n", b.Name, a["status"], dur, orNone(fmt.Sprint(a["exitStatus"])), verification(a["verification"]))
+		exit := "exit " + orNone(fmt.Sprint(a["exitStatus"]))
+		if sig, ok := a["signal"].(string); ok {
+			exit = "by " + sig // an interrupted step has no exit status
+		}
+		fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\n", b.Name, a["status"], dur, exit, verification(a["verification"]))
 	}
 	tw.Flush()
 }

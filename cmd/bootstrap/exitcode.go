@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"syscall"
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
@@ -16,6 +17,9 @@ const (
 	exitFailed = 1
 	exitUsage  = 2
 	exitLocked = 3
+	// exitSignal plus the signal's number: 130 for SIGINT, 143 for
+	// SIGTERM, what a shell reports for a process the signal killed.
+	exitSignal = 128
 )
 
 // usageError is a command used wrongly: missing arguments, bad flags.
@@ -33,10 +37,16 @@ func exitCode(err error) int {
 		runUsage *runner.UsageError
 		native   *arch.NotNativeError
 		invalid  *invalidError
+		sig      *runner.SignalError
 	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &sig): // first: whatever else broke, a signal stopped it
+		if n, ok := sig.Signal.(syscall.Signal); ok {
+			return exitSignal + int(n)
+		}
+		return exitFailed
 	case errors.As(err, &locked):
 		return exitLocked
 	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage),

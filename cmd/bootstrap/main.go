@@ -2,7 +2,8 @@
 // described by a YAML recipe, with a checkpoint after every step.
 //
 // Exit codes: 0 success, 1 a step failed, 2 bad usage or invalid recipe,
-// 3 the work dir is locked by another run.
+// 3 the work dir is locked by another run, 130 (SIGINT) or 143 (SIGTERM)
+// interrupted, naming the step that was running.
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/executor"
 )
 
@@ -26,9 +28,10 @@ func main() {
 		os.Exit(126)
 	}
 	tuneGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	err := newApp().RunContext(ctx, os.Args)
 	stop()
+	err = withSignal(ctx, err)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bootstrap:", err)
 		if errors.Is(err, syscall.ENOSPC) {
@@ -37,6 +40,49 @@ func main() {
 	}
 	os.Exit(exitCode(err))
 }
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM,
+// with a *runner.SignalError as its cause, so that the run can say which
+// signal stopped it and which step it was at, and exit 128+signal. After
+// that first signal the default action is back: a second Ctrl-C kills at
+// once, whatever the run is still cleaning up. (signal.NotifyContext's cause
+// is only a string.)
+func interruptible(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			signal.Stop(sigs)
+			cancel(&runner.SignalError{Signal: sig})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(nil)
+	}
+}
+
+// withSignal makes a command that failed because a signal cancelled it
+// (a fetch, a download) say so and exit 128+signal, as a run does.
+func withSignal(ctx context.Context, err error) error {
+	var sig *runner.SignalError
+	if err == nil || errors.As(err, &sig) || !errors.As(context.Cause(ctx), &sig) {
+		return err
+	}
+	return fmt.Errorf("interrupted (%s): %w", runner.SignalName(sig.Signal), &signalled{sig: sig, err: err})
+}
+
+// signalled is an error that a signal caused: errors.As finds both.
+type signalled struct {
+	sig *runner.SignalError
+	err error
+}
+
+func (e *signalled) Error() string   { return e.err.Error() }
+func (e *signalled) Unwrap() []error { return []error{e.err, e.sig} }
 
 // tuneGC makes the garbage collector run only under memory pressure: a
 // no-op rerun allocates a few tens of MB and exits, and collecting during

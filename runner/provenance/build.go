@@ -260,6 +260,14 @@ func stepRecord(r Run, s *plan.Step, cp *state.Checkpoint, ran bool) ResourceDes
 		}
 	default:
 		a["status"] = "not run"
+		// A step stopped by a signal, or whose run died, has an attempt
+		// file and no checkpoint: it ran, partly.
+		if at, _ := state.Open(r.Plan.WorkDir).LoadAttempt(s.ID); at != nil && at.Outcome != state.Failed && !at.Alive() {
+			a["status"], a["startedOn"] = "interrupted", at.Started
+			if at.Signal != "" {
+				a["signal"] = at.Signal
+			}
+		}
 	}
 	if v := r.Plan.Recipe; s.Kind == plan.KindRun {
 		for _, c := range v.Components {

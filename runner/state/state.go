@@ -2,6 +2,9 @@
 // written only after the step succeeded, atomically (temp file, fsync,
 // rename, fsync of the directory), so that a run killed at any instant leaves
 // either the old checkpoint, the new one, or none, never half of one.
+// Beside each checkpoint an attempt file (attempt.go) says how the last try
+// at a step that did not succeed ended: failed, still running, or
+// interrupted.
 package state
 
 import (
@@ -97,10 +100,17 @@ func (s *Store) Path(id string) string {
 type CorruptError struct {
 	Path string
 	Err  error
+	// What names the file's role: "checkpoint" when empty, or "attempt
+	// file".
+	What string
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("checkpoint %s is unreadable (%v): remove it to run the step again", e.Path, e.Err)
+	what := e.What
+	if what == "" {
+		what = "checkpoint"
+	}
+	return fmt.Sprintf("%s %s is unreadable (%v): remove it to run the step again", what, e.Path, e.Err)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }
@@ -137,12 +147,16 @@ func (s *Store) Save(cp *Checkpoint) error {
 	return WriteFileAtomic(s.Path(cp.Step), append(data, '\n'))
 }
 
-// Remove deletes a step's checkpoint durably, before the step runs again:
-// a step being rerun must not look done if the run is killed halfway.
+// Remove deletes a step's checkpoint and its last attempt durably, before
+// the step runs again (a step being rerun must not look done if the run is
+// killed halfway) and when `bootstrap clean` forgets it.
 func (s *Store) Remove(id string) error {
 	p := s.Path(id)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove checkpoint: %w", err)
+	}
+	if err := s.RemoveAttempt(id); err != nil {
+		return err
 	}
 	return syncDir(filepath.Dir(p))
 }
