@@ -18,13 +18,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
 	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source/gitsrc"
 )
@@ -100,8 +100,8 @@ func File(ctx context.Context, recipeFile string, opts Options) ([]Change, error
 		return nil, nil
 	}
 	out, changes := apply(data, ins)
-	if err := writeAtomic(recipeFile, out); err != nil {
-		return nil, fmt.Errorf("pin %s: %w", recipeFile, err)
+	if err := atomicfile.Write(recipeFile, out, 0o644); err != nil {
+		return nil, fmt.Errorf("pin: %w", err)
 	}
 	return changes, nil
 }
@@ -308,33 +308,4 @@ func apply(data []byte, ins []insertion) ([]byte, []Change) {
 		}
 	}
 	return out.Bytes(), changes
-}
-
-// writeAtomic replaces file with data, keeping its mode.
-func writeAtomic(file string, data []byte) error {
-	st, err := os.Stat(file)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".pin-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
 }
