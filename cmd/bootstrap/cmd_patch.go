@@ -16,7 +16,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/patch/patchwork"
-	"github.com/porterkit/bootstrap/runner/patch/recipeedit"
+	"github.com/porterkit/bootstrap/runner/recipeedit"
 	"github.com/porterkit/bootstrap/runner/source"
 )
 
