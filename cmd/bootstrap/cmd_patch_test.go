@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,5 +190,38 @@ func TestPatchCheck(t *testing.T) {
 				t.Error("patch check made a work dir")
 			}
 		})
+	}
+}
+
+// TestPinCommand pins a url source offline (a file:// URL) through the
+// real binary: the recipe gets its sha256: line in place, keeping its
+// comments and mode, and a second pin changes nothing.
+func TestPinCommand(t *testing.T) {
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "tool-1.0.tar.gz")
+	if err := os.WriteFile(tarball, []byte("not really a tarball"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256([]byte("not really a tarball")))
+	recipeText := "name: pinme\ncomponents:\n  - name: tool   # keep me\n    source:\n      url: file://" + tarball +
+		"\n    steps:\n      - name: b\n        run: \"true\"\n"
+	path := filepath.Join(dir, "pinme.yaml")
+	if err := os.WriteFile(path, []byte(recipeText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := bs(t, dir, "pin", "--offline", "pinme.yaml")
+	want := strings.Replace(recipeText, ".tar.gz\n", ".tar.gz\n      sha256: "+sum+"\n", 1)
+	if r.code != 0 || r.stdout != "pinme.yaml:6: component tool: sha256: "+sum+" (from file://"+tarball+")\n" {
+		t.Fatalf("pin: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := readFile(t, path); got != want {
+		t.Errorf("recipe:\n%s\nwant:\n%s", got, want)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("recipe mode now %v, want 0600 kept", fi.Mode().Perm())
+	}
+	r = bs(t, dir, "pin", "--offline", "pinme.yaml")
+	if r.code != 0 || r.stdout != "pinme.yaml: every source is already pinned\n" || readFile(t, path) != want {
+		t.Errorf("second pin: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
