@@ -16,12 +16,6 @@ import (
 	"github.com/porterkit/bootstrap/runner/source"
 )
 
-// patchEditOptions are the flags of `bootstrap patch edit` and `check`.
-type patchEditOptions struct {
-	planOptions
-	sourceOptions
-}
-
 func patchCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "patch",
@@ -44,8 +38,7 @@ func patchCommand() *cli.Command {
 func patchEditCommand() *cli.Command {
 	return patchSubcommand("edit", "unpack a component's sources into a git work tree, one commit per patch",
 		append(planFlags(), sourceFlags()...), func(c *cli.Context, recipe, comp string) error {
-			o := patchEditOptions{planOptions: planOptionsFrom(c), sourceOptions: sourceOptionsFrom(c)}
-			return runPatchEdit(c.Context, o, c.App.Writer, recipe, comp)
+			return runPatchEdit(c.Context, planOptionsFrom(c), sourceOptionsFrom(c), c.App.Writer, recipe, comp)
 		})
 }
 
@@ -79,15 +72,15 @@ func patchPlan(path string, o planOptions, so *sourceOptions) (*plan.Plan, sourc
 }
 
 // runPatchEdit makes the work tree (workflow.Edit) and says what next.
-func runPatchEdit(ctx context.Context, o patchEditOptions, out io.Writer, path, comp string) error {
-	p, sources, err := patchPlan(path, o.planOptions, &o.sourceOptions)
+func runPatchEdit(ctx context.Context, o planOptions, so sourceOptions, out io.Writer, path, comp string) error {
+	p, sources, err := patchPlan(path, o, &so)
 	if err != nil {
 		return err
 	}
 	workTree, err := workflow.Edit(ctx, p, sources, comp)
 	if wt := (*workflow.WorkTreeError)(nil); errors.As(err, &wt) {
 		return &usageError{fmt.Sprintf("%v: continue there (git commit, then `bootstrap patch save%s %s %s`), or discard it with `rm -rf %s`",
-			err, flagHint(o.planOptions), path, comp, wt.Dir)}
+			err, flagHint(o), path, comp, wt.Dir)}
 	}
 	if err != nil {
 		return err
@@ -96,7 +89,7 @@ func runPatchEdit(ctx context.Context, o patchEditOptions, out io.Writer, path, 
 	fmt.Fprintf(out, "  tag %s is the unpacked source; one commit per patch of the recipe follows, up to tag %s\n",
 		patchwork.BaseTag, patchwork.AppliedTag)
 	fmt.Fprintf(out, "next: change files there and `git commit` each change, then run\n  bootstrap patch save%s %s %s\n",
-		flagHint(o.planOptions), path, comp)
+		flagHint(o), path, comp)
 	return nil
 }
 
@@ -114,12 +107,11 @@ func runPatchSave(ctx context.Context, o planOptions, out io.Writer, path, comp 
 	for _, f := range saved.Files {
 		fmt.Fprintf(out, "wrote %s\n", display(f))
 	}
-	switch {
-	case err != nil:
+	if err != nil || len(saved.Files) == 0 {
+		if err == nil {
+			fmt.Fprintf(out, "%s: no new commits in %s since the last save; nothing written\n", comp, saved.WorkTree)
+		}
 		return err
-	case len(saved.Files) == 0:
-		fmt.Fprintf(out, "%s: no new commits in %s since the last save; nothing written\n", comp, saved.WorkTree)
-		return nil
 	}
 	fmt.Fprintf(out, "updated %s\n", display(saved.Series))
 	if saved.Added != "" {

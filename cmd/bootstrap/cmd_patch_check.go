@@ -25,8 +25,7 @@ func patchCheckCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return &usageError{"usage: bootstrap patch check RECIPE [COMPONENT...]"}
 			}
-			o := patchEditOptions{planOptions: planOptionsFrom(c), sourceOptions: sourceOptionsFrom(c)}
-			return runPatchCheck(c.Context, o, c.App.Writer, c.Args().First(), c.Args().Tail())
+			return runPatchCheck(c.Context, planOptionsFrom(c), sourceOptionsFrom(c), c.App.Writer, c.Args().First(), c.Args().Tail())
 		},
 	}
 }
@@ -34,8 +33,8 @@ func patchCheckCommand() *cli.Command {
 // runPatchCheck prints one line per patch file: ok, FUZZ (applies only
 // with the recipe's fuzz), FAIL, skip (after a failed one), or one line
 // per component: skip (source not in the cache offline).
-func runPatchCheck(ctx context.Context, o patchEditOptions, out io.Writer, path string, comps []string) error {
-	p, sources, err := patchPlan(path, o.planOptions, &o.sourceOptions)
+func runPatchCheck(ctx context.Context, o planOptions, so sourceOptions, out io.Writer, path string, comps []string) error {
+	p, sources, err := patchPlan(path, o, &so)
 	if err != nil {
 		return err
 	}

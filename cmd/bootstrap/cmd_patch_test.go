@@ -142,6 +142,8 @@ func TestPatchUsage(t *testing.T) {
 		{[]string{"patch", "edit", "patchrt.yaml", "nope"}, `patchrt.yaml: no component "nope"`},
 		{[]string{"patch", "edit", "patchrt.yaml", "other"}, "component other (patchrt.yaml:22:5) has no source"},
 		{[]string{"patch", "save", "patchrt.yaml", "greet"}, "run `bootstrap patch edit patchrt.yaml greet` first"},
+		{[]string{"patch", "save", "patchrt.yaml", "nope"}, `patchrt.yaml: no component "nope"`},
+		{[]string{"patch", "check", "patchrt.yaml", "nope"}, `patchrt.yaml: no component "nope"`},
 	} {
 		r := bs(t, dir, tt.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {

@@ -41,34 +41,34 @@ type Saved struct {
 // atomically.
 //
 // It returns a *runner.UsageError for an unknown component or a missing work
-// tree (a *WorkTreeError inside). Other errors name recipe and component;
-// the Saved returned with them lists the files written so far.
+// tree (a *WorkTreeError inside). Other errors name recipe and component.
+// The Saved is never nil: with an error it lists the files written so far.
 func Save(ctx context.Context, p *plan.Plan, comp string) (*Saved, error) {
+	r := p.Recipe
+	saved := &Saved{Step: comp + ":patch", WorkTree: WorkTree(p, comp)}
 	st, err := Step(p, comp)
 	if err != nil {
-		return nil, err
+		return saved, err
 	}
-	r := p.Recipe
-	saved := &Saved{Step: st.ID, WorkTree: WorkTree(p, comp)}
 	if _, err := os.Stat(filepath.Join(saved.WorkTree, ".git")); err != nil {
-		return nil, &runner.UsageError{Err: &WorkTreeError{Recipe: r.File, Component: comp, Dir: saved.WorkTree}}
+		return saved, &runner.UsageError{Err: &WorkTreeError{Recipe: r.File, Component: comp, Dir: saved.WorkTree}}
 	}
 	series, add, err := SeriesFor(r, st, comp)
 	if err != nil {
-		return nil, err
+		return saved, err
 	}
 	var edited []byte
 	if add {
 		// A recipe that cannot be edited is an error before anything is
 		// exported.
 		if edited, err = addSeriesEntry(r, comp, series); err != nil {
-			return nil, err
+			return saved, err
 		}
 	}
 	outDir := filepath.Dir(series)
 	n, err := nextNumber(st, outDir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: component %s: %w", r.File, comp, err)
+		return saved, fmt.Errorf("%s: component %s: %w", r.File, comp, err)
 	}
 	saved.Files, err = patchwork.Save(ctx, saved.WorkTree, outDir, n)
 	if err != nil {
