@@ -42,11 +42,14 @@ const (
 type Checked struct {
 	// Component is the component checked.
 	Component string
-	// File is the patch file; relative to the source tree when InSource
-	// (a series shipped inside the source, as Debian's); "" for Uncached.
-	File     string
+	// File is the patch file; relative to the source tree when InSource;
+	// "" for Uncached.
+	File string
+	// InSource is true for a patch of a series shipped inside the source
+	// (as Debian's are).
 	InSource bool
-	Verdict  Verdict
+	// Verdict is what the fuzz-0 application found.
+	Verdict Verdict
 	// Fuzz is the recipe's fuzz, with which a Fuzz patch applies.
 	Fuzz int
 	// Err says why it fails with fuzz 0 (Fail, Fuzz) or which source is

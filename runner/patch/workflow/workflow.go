@@ -34,6 +34,7 @@ type WorkTreeError struct {
 	Exists bool
 }
 
+// Error names recipe, component and work tree; the CLI adds what to run.
 func (e *WorkTreeError) Error() string {
 	if e.Exists {
 		return fmt.Sprintf("%s: component %s already has a work tree %s", e.Recipe, e.Component, e.Dir)
