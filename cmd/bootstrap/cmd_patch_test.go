@@ -1,15 +1,13 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/bootstrap/recipe"
-	"github.com/porterkit/bootstrap/runner"
 )
 
 // git runs the git CLI in dir as a porter would, isolated from the
@@ -144,86 +142,13 @@ func TestPatchUsage(t *testing.T) {
 		{[]string{"patch", "edit", "patchrt.yaml", "nope"}, `patchrt.yaml: no component "nope"`},
 		{[]string{"patch", "edit", "patchrt.yaml", "other"}, "component other (patchrt.yaml:22:5) has no source"},
 		{[]string{"patch", "save", "patchrt.yaml", "greet"}, "run `bootstrap patch edit patchrt.yaml greet` first"},
+		{[]string{"patch", "save", "patchrt.yaml", "nope"}, `patchrt.yaml: no component "nope"`},
+		{[]string{"patch", "check", "patchrt.yaml", "nope"}, `patchrt.yaml: no component "nope"`},
 	} {
 		r := bs(t, dir, tt.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("%v: exit %d, stderr lacks %q:\n%s", tt.args, r.code, tt.want, r.stderr)
 		}
-	}
-}
-
-// TestSeriesFor checks which series file patch save writes to.
-func TestSeriesFor(t *testing.T) {
-	dir := t.TempDir()
-	r := &recipe.Recipe{File: filepath.Join(dir, "r.yaml"), Vars: []recipe.Var{
-		{Name: recipe.Str{Value: "version"}, Value: recipe.Str{Value: "${{ go_version }}"}},
-		{Name: recipe.Str{Value: "go_version"}, Value: recipe.Str{Value: "1.19.8"}},
-	}}
-	def := filepath.Join(dir, "patches/go/1.19.8/series")
-	own := filepath.Join(dir, "mine/series")
-	debian := plan.Patch{Series: "/w/src/go/debian/patches/series", Strip: 1, Digest: "in-source"}
-	for _, tt := range []struct {
-		name    string
-		patches []plan.Patch
-		want    string
-		add     bool
-		err     string
-	}{
-		{"none", nil, def, true, ""},
-		{"last is in-source", []plan.Patch{{Series: own, Strip: 1}, debian}, def, true, ""},
-		{"last is its own series", []plan.Patch{debian, {Series: own, Strip: 1}}, own, false, ""},
-		{"own series with another strip", []plan.Patch{{Series: own, Strip: 0}}, def, true, ""},
-		{"default listed but not last", []plan.Patch{{Series: def, Strip: 1}, {File: "/x.patch", Strip: 1}}, "", false, "not last"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			st := &plan.Step{SrcDir: "/w/src/go", Patches: tt.patches}
-			got, add, err := seriesFor(r, st, "go")
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Errorf("err = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil || got != tt.want || add != tt.add {
-				t.Errorf("seriesFor = %s, %v, %v; want %s, %v", got, add, err, tt.want, tt.add)
-			}
-		})
-	}
-	if v := patchVersion(r, "gccgo-boot"); v != "local" {
-		t.Errorf("patchVersion without a usable var = %q, want local", v)
-	}
-	st := &plan.Step{SrcDir: "/w/src/go", Patches: []plan.Patch{debian}}
-	if got := runner.PatchesIn(st, "/tmp/fresh"); got[0].Series != "/tmp/fresh/debian/patches/series" || st.Patches[0].Series != debian.Series {
-		t.Errorf("PatchesIn = %+v (step now %+v)", got, st.Patches)
-	}
-}
-
-// TestPatchesDir: a recipe in recipes/ saves into the patches/ beside
-// it, as this project's recipes do, unless it has patches/ of its own.
-func TestPatchesDir(t *testing.T) {
-	for _, tt := range []struct {
-		name  string
-		dirs  []string // made under a fresh temporary dir
-		where string   // the recipe's dir
-		want  string
-	}{
-		{"project layout", []string{"recipes", "patches"}, "recipes", "patches"},
-		{"recipes with patches of its own", []string{"recipes/patches", "patches"}, "recipes", "recipes/patches"},
-		{"no patches yet", []string{"recipes"}, "recipes", "recipes/patches"},
-		{"another dir name", []string{"mine", "patches"}, "mine", "mine/patches"},
-		{"top-level recipe", []string{"patches"}, ".", "patches"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			top := t.TempDir()
-			for _, d := range tt.dirs {
-				if err := os.MkdirAll(filepath.Join(top, d), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got, want := patchesDir(filepath.Join(top, tt.where)), filepath.Join(top, tt.want); got != want {
-				t.Errorf("patchesDir = %s, want %s", got, want)
-			}
-		})
 	}
 }
 
@@ -267,5 +192,38 @@ func TestPatchCheck(t *testing.T) {
 				t.Error("patch check made a work dir")
 			}
 		})
+	}
+}
+
+// TestPinCommand pins a url source offline (a file:// URL) through the
+// real binary: the recipe gets its sha256: line in place, keeping its
+// comments and mode, and a second pin changes nothing.
+func TestPinCommand(t *testing.T) {
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "tool-1.0.tar.gz")
+	if err := os.WriteFile(tarball, []byte("not really a tarball"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256([]byte("not really a tarball")))
+	recipeText := "name: pinme\ncomponents:\n  - name: tool   # keep me\n    source:\n      url: file://" + tarball +
+		"\n    steps:\n      - name: b\n        run: \"true\"\n"
+	path := filepath.Join(dir, "pinme.yaml")
+	if err := os.WriteFile(path, []byte(recipeText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := bs(t, dir, "pin", "--offline", "pinme.yaml")
+	want := strings.Replace(recipeText, ".tar.gz\n", ".tar.gz\n      sha256: "+sum+"\n", 1)
+	if r.code != 0 || r.stdout != "pinme.yaml:6: component tool: sha256: "+sum+" (from file://"+tarball+")\n" {
+		t.Fatalf("pin: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := readFile(t, path); got != want {
+		t.Errorf("recipe:\n%s\nwant:\n%s", got, want)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("recipe mode now %v, want 0600 kept", fi.Mode().Perm())
+	}
+	r = bs(t, dir, "pin", "--offline", "pinme.yaml")
+	if r.code != 0 || r.stdout != "pinme.yaml: every source is already pinned\n" || readFile(t, path) != want {
+		t.Errorf("second pin: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -12,19 +12,19 @@
 package pin
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
+	"github.com/porterkit/bootstrap/runner/recipeedit"
 	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source/gitsrc"
 )
@@ -57,7 +57,7 @@ type Change struct {
 	From string
 }
 
-// insertion is a line to insert after line After (1-based) of the original.
+// insertion is a line to insert after line after (1-based) of the original.
 type insertion struct {
 	after  int
 	indent int
@@ -65,49 +65,51 @@ type insertion struct {
 }
 
 // File pins every unpinned url and git source in recipeFile and rewrites it
-// in place (write to temp, fsync, rename). It returns the changes in file
-// order; with none, the file is not touched. Errors name file:line:col.
+// in place (atomicfile.Write: temp, fsync, rename). It returns the changes
+// in file order; with none, the file is not touched. Errors name
+// file:line:col.
 func File(ctx context.Context, recipeFile string, opts Options) ([]Change, error) {
 	data, err := os.ReadFile(recipeFile)
 	if err != nil {
 		return nil, fmt.Errorf("pin: %w", err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("pin %s: %w", recipeFile, err)
+	f, err := recipeedit.Parse(recipeFile, data)
+	if err != nil {
+		return nil, fmt.Errorf("pin %w", err)
 	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("pin %s: not a recipe (no top-level mapping)", recipeFile)
-	}
-	p := &pinner{file: recipeFile, opts: opts, log: opts.Log}
+	p := &pinner{file: f, opts: opts, log: opts.Log}
 	if p.log == nil {
 		p.log = io.Discard
 	}
 	p.fetcher = fetch.New(fetch.Options{CacheDir: opts.CacheDir, Mirrors: opts.Mirrors, Offline: opts.Offline, Client: opts.Client})
-	root := doc.Content[0]
-	p.vars = scalars(get(root, "vars"))
-	var ins []insertion
-	if comps := get(root, "components"); comps != nil && comps.Kind == yaml.SequenceNode {
-		for _, c := range comps.Content {
-			more, err := p.component(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			ins = append(ins, more...)
+	p.vars = scalars(get(f.Root, "vars"))
+	var changes []Change
+	for _, c := range f.Components() {
+		more, err := p.component(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range more {
+			f.Insert(in.after, fmt.Sprintf("%s%s: %s", strings.Repeat(" ", in.indent), in.change.Key, in.change.Value))
+			changes = append(changes, in.change)
 		}
 	}
-	if len(ins) == 0 {
+	if len(changes) == 0 {
 		return nil, nil
 	}
-	out, changes := apply(data, ins)
-	if err := writeAtomic(recipeFile, out); err != nil {
-		return nil, fmt.Errorf("pin %s: %w", recipeFile, err)
+	out, lines := f.Apply()
+	for i := range changes {
+		changes[i].Line = lines[i]
+	}
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Line < changes[j].Line })
+	if err := atomicfile.Write(recipeFile, out, 0o644); err != nil {
+		return nil, fmt.Errorf("pin: %w", err)
 	}
 	return changes, nil
 }
 
 type pinner struct {
-	file    string
+	file    *recipeedit.File
 	opts    Options
 	log     io.Writer
 	vars    map[string]string
@@ -115,26 +117,19 @@ type pinner struct {
 }
 
 func (p *pinner) errorf(n *yaml.Node, format string, args ...any) error {
-	return fmt.Errorf("%s:%d:%d: %s", p.file, n.Line, n.Column, fmt.Sprintf(format, args...))
+	return p.file.Errorf(n, format, args...)
 }
 
 // get returns the value of key in mapping m, or nil.
 func get(m *yaml.Node, key string) *yaml.Node {
-	k, _ := entry(m, key)
-	return k
+	_, v := recipeedit.Lookup(m, key)
+	return v
 }
 
 // entry returns the value and key nodes of key in mapping m.
 func entry(m *yaml.Node, key string) (value, keyNode *yaml.Node) {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1], m.Content[i]
-		}
-	}
-	return nil, nil
+	k, v := recipeedit.Lookup(m, key)
+	return v, k
 }
 
 // scalars reads a mapping of scalars.
@@ -262,79 +257,8 @@ func (p *pinner) source(ctx context.Context, comp string, s *yaml.Node) (*insert
 		after, keyNode, key, from = refNode, refKey, "commit", repo+" "+r
 	}
 	return &insertion{
-		after:  endLine(after),
+		after:  p.file.EndLine(after, keyNode.Column),
 		indent: keyNode.Column - 1,
 		change: Change{Component: comp, Key: key, Value: value, From: from},
 	}, nil
-}
-
-// endLine is the last line a value node occupies.
-func endLine(n *yaml.Node) int {
-	end := n.Line
-	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		end += strings.Count(strings.TrimRight(n.Value, "\n"), "\n") + 1
-	}
-	for _, c := range n.Content {
-		end = max(end, endLine(c))
-	}
-	return end
-}
-
-// apply inserts the lines into data and returns the new text and the
-// changes with their new line numbers, in file order.
-func apply(data []byte, ins []insertion) ([]byte, []Change) {
-	eol := "\n"
-	if bytes.Contains(data, []byte("\r\n")) {
-		eol = "\r\n"
-	}
-	sort.SliceStable(ins, func(i, j int) bool { return ins[i].after < ins[j].after })
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	var out bytes.Buffer
-	var changes []Change
-	next, outLine := 0, 0
-	for i, l := range lines {
-		out.Write(l)
-		outLine++
-		for next < len(ins) && ins[next].after == i+1 {
-			if !bytes.HasSuffix(l, []byte("\n")) {
-				out.WriteString(eol)
-			}
-			in := ins[next]
-			fmt.Fprintf(&out, "%s%s: %s%s", strings.Repeat(" ", in.indent), in.change.Key, in.change.Value, eol)
-			outLine++
-			in.change.Line = outLine
-			changes = append(changes, in.change)
-			next++
-		}
-	}
-	return out.Bytes(), changes
-}
-
-// writeAtomic replaces file with data, keeping its mode.
-func writeAtomic(file string, data []byte) error {
-	st, err := os.Stat(file)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".pin-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
 }

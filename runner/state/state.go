@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
 )
 
 // Checkpoint records that a step finished with a given signature.
@@ -172,38 +174,10 @@ func NewBuildID() string {
 
 // WriteFileAtomic replaces path with data: temp file in the same directory,
 // fsync, rename, fsync of the directory. Readers see the old content or the
-// new, never a mix, even after a power loss.
+// new, never a mix, even after a power loss. A new file is 0644:
+// checkpoints are for everyone to read.
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	// CreateTemp makes 0600 files; checkpoints are for everyone to read.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 func syncDir(dir string) error {

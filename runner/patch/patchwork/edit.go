@@ -13,35 +13,12 @@
 // fetched source, as Debian's do): to change one, commit the fix on top and
 // it becomes a new patch.
 //
-// What `bootstrap patch edit RECIPE COMPONENT` does with this package:
-//
-//  1. Compile the plan; take the component's patch step. Unpack its sources
-//     into a fresh directory exactly as the patch step does, but apply no
-//     patches.
-//  2. For a plan.Patch whose Series lies inside the component's source tree
-//     (Digest "in-source"), rewrite the path to the same file in the fresh
-//     directory (the real source tree may not exist yet).
-//  3. Call Edit(ctx, fresh, <work>/edit/<component>, step.Patches), remove
-//     the fresh directory, print the work tree's path and "edit, git commit,
-//     then run bootstrap patch save RECIPE COMPONENT". An existing,
-//     non-empty work tree is an error (say how to remove it).
-//
-// What `bootstrap patch save RECIPE COMPONENT` does:
-//
-//  1. outDir is the component's own patch directory, the one holding its
-//     series file: the directory of the last `series:` entry of the
-//     component that is not in-source; if there is none, create
-//     patches/<component>/<version>/ next to the recipe (version from the
-//     source's file name or vars, else "local"), with a new series file.
-//  2. n, _ := NextNumber(outDir); files, err := Save(ctx, workTree, outDir, n).
-//  3. UpdateSeries(outDir+"/series", base names of files).
-//  4. If the recipe had no such series entry, append
-//     `- series: <path relative to the recipe>` to the component's
-//     `patches:` (after the existing entries, so the new patches apply
-//     last; strip 1, the level Save writes). Print the files written.
-//
-// The component's patch step is then stale (the patch content is in its
-// signature) and the next run re-applies everything from a fresh tree.
+// runner/patch/workflow drives this package for `bootstrap patch edit` and
+// `patch save`: it unpacks the component's sources unpatched, as the patch
+// step does, for Edit; picks the series file and the first number for
+// Save; and adds the series to the recipe. After a save the component's
+// patch step is stale (the patch content is in its signature) and the
+// next run re-applies everything from a fresh tree.
 package patchwork
 
 import (

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/utils/merkletrie"
+
+	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
 )
 
 // Save writes every commit after AppliedTag up to HEAD of workTree into
@@ -43,7 +45,7 @@ func Save(ctx context.Context, workTree, outDir string, startNumber int) ([]stri
 		}
 		name := fmt.Sprintf("%04d-%s.patch", startNumber+i, slug(c.Message))
 		out := filepath.Join(outDir, name)
-		if err := writeAtomic(out, text); err != nil {
+		if err := atomicfile.Write(out, text, 0o644); err != nil {
 			return files, err
 		}
 		files = append(files, out)

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
 )
 
 // NextNumber returns the number for the next patch in dir: one more than
@@ -34,7 +35,7 @@ func NextNumber(dir string) (int, error) {
 // UpdateSeries appends to the quilt series file at path every name (relative
 // to the series file's directory) it does not list yet, creating the file if
 // needed. Comments, options and order of the existing lines are kept. The
-// file is replaced through a temporary file and a rename.
+// file is replaced atomically (atomicfile.Write).
 func UpdateSeries(path string, names []string) error {
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -58,33 +59,5 @@ func UpdateSeries(path string, names []string) error {
 			listed[n] = true
 		}
 	}
-	return writeAtomic(path, []byte(out))
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// directory and a rename, so readers never see half a file.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, []byte(out), 0o644)
 }
