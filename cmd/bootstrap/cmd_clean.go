@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
@@ -46,4 +47,10 @@ func runClean(_ context.Context, o planOptions, out io.Writer, path, step string
 		return err
 	}
 	return runner.Clean(p, step, out)
+}
+
+// sayTo adapts out to the Printf-style callback of workdir.Prepare, one
+// line per message.
+func sayTo(out io.Writer) func(string, ...any) {
+	return func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 }

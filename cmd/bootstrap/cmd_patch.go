@@ -18,6 +18,7 @@ import (
 	"github.com/porterkit/bootstrap/runner/patch/patchwork"
 	"github.com/porterkit/bootstrap/runner/patch/recipeedit"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 // patchEditOptions are the flags of `bootstrap patch edit`.
@@ -105,6 +106,10 @@ func runPatchEdit(ctx context.Context, o patchEditOptions, out io.Writer, path, 
 		return &usageError{fmt.Sprintf("%s: component %s already has a work tree %s: continue there "+
 			"(git commit, then `bootstrap patch save%s %s %s`), or discard it with `rm -rf %s`",
 			path, comp, workTree, flagHint(o.planOptions), path, comp, workTree)}
+	}
+	// edit/ goes into the work dir: it must be one (or become one).
+	if err := workdir.Prepare(p.WorkDir, p.Recipe.Name.Value, p.Target, sayTo(out)); err != nil {
+		return err
 	}
 	sources, err := o.sourceOptions.set(nil)
 	if err != nil {
