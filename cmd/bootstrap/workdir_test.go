@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -225,5 +230,176 @@ func TestWorkDirDefaultPerTarget(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, "no longer the default") {
 		t.Errorf("the old default is named again once the new one exists:\n%s", r.stderr)
+	}
+}
+
+// bsReadOnly runs the binary with the directories ro mounted read-only: in
+// a mount namespace of its own, each is bind-mounted on itself and
+// remounted read-only. Root ignores permission bits, so only a read-only
+// mount makes a directory truly unwritable for the tests (run as root
+// here and in CI); the test is skipped for other users.
+func bsReadOnly(t *testing.T, dir string, ro []string, args ...string) result {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a read-only mount needs root (unshare -m, mount)")
+	}
+	script := ""
+	for i := range ro {
+		script += fmt.Sprintf(`mount --bind "$%d" "$%d" && mount -o remount,bind,ro "$%d" && `, i+1, i+1, i+1)
+	}
+	script += fmt.Sprintf(`shift %d && exec "$@"`, len(ro))
+	full := append(append([]string{"-m", "sh", "-c", script, "sh"}, ro...), append([]string{binary}, args...)...)
+	cmd := exec.Command("unshare", full...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("unshare %v: %v", full, err)
+	}
+	return r
+}
+
+// git runs git in dir and returns its trimmed output.
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t",
+		"GIT_AUTHOR_DATE=2020-01-01T00:00:00Z", "GIT_COMMITTER_DATE=2020-01-01T00:00:00Z")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestWorkDirReadOnlyCache fills a cache with a tarball and a git
+// repository, mounts it read-only and runs offline: every source is read
+// from it. A source it lacks fails clearly, naming the read-only cache.
+func TestWorkDirReadOnlyCache(t *testing.T) {
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	// A tarball, put in the cache under its hash.
+	if err := os.MkdirAll(filepath.Join(dir, "pkg/pkg-1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "pkg/pkg-1/hello.txt"), []byte("hello from a tarball\n"), 0o644)
+	if out, err := exec.Command("tar", "-C", filepath.Join(dir, "pkg"), "-czf", filepath.Join(dir, "pkg-1.tar.gz"), "pkg-1").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "pkg-1.tar.gz"))
+	sum := sha256.Sum256(data)
+	// A git repository, fetched into the cache by `bootstrap fetch`.
+	repo := filepath.Join(dir, "repo")
+	os.MkdirAll(repo, 0o755)
+	gitIn(t, repo, "init", "-q")
+	os.WriteFile(filepath.Join(repo, "g.txt"), []byte("hello from git\n"), 0o644)
+	gitIn(t, repo, "add", ".")
+	gitIn(t, repo, "commit", "-q", "-m", "one")
+	commit := gitIn(t, repo, "rev-parse", "HEAD")
+	recipe := fmt.Sprintf(`name: rocache
+components:
+  - name: tar
+    source:
+      url: http://127.0.0.1:9/pkg-1.tar.gz
+      sha256: %x
+      strip: 1
+    steps:
+      - name: build
+        run: cat ${{ src }}/hello.txt > out.txt
+  - name: git
+    source:
+      git: file://%s
+      commit: %s
+    steps:
+      - name: build
+        run: cat ${{ src }}/g.txt > out.txt
+`, sum, repo, commit)
+	os.WriteFile(filepath.Join(dir, "rocache.yaml"), []byte(recipe), 0o644)
+	if r := bs(t, dir, "cache", "add", "--cache", cache, filepath.Join(dir, "pkg-1.tar.gz")); r.code != 0 {
+		t.Fatalf("cache add: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := bs(t, dir, "fetch", "--cache", cache, "rocache.yaml"); r.code != 0 {
+		t.Fatalf("fetch: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	before := tree(t, cache)
+
+	r := bsReadOnly(t, dir, []string{cache}, "run", "--plain", "--offline", "--cache", cache, "rocache.yaml")
+	if r.code != 0 {
+		t.Fatalf("offline run from a read-only cache: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	work := hostWork(dir, "rocache")
+	for comp, want := range map[string]string{"tar": "hello from a tarball\n", "git": "hello from git\n"} {
+		if got, _ := os.ReadFile(filepath.Join(work, "build", comp, "out.txt")); string(got) != want {
+			t.Errorf("%s built %q, want %q", comp, got, want)
+		}
+	}
+	if after := tree(t, cache); !equal(after, before) {
+		t.Errorf("the read-only cache changed:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// A cache filled without lock files (copied, or by an older
+	// bootstrap) is read without locks.
+	locks, _ := filepath.Glob(filepath.Join(cache, "git", "*.lock"))
+	for _, p := range append(locks, filepath.Join(cache, "locks")) {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = tree(t, cache)
+	r = bsReadOnly(t, dir, []string{cache}, "run", "--plain", "--offline", "--force-all", "--cache", cache, "rocache.yaml")
+	if r.code != 0 || len(started(r.stdout)) != 6 {
+		t.Fatalf("offline rerun from a read-only cache without lock files: exit %d, started %v\n%s%s", r.code, started(r.stdout), r.stdout, r.stderr)
+	}
+	if after := tree(t, cache); !equal(after, before) {
+		t.Errorf("the read-only cache changed:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// A source the read-only cache lacks: the error says so.
+	edit(t, filepath.Join(dir, "rocache.yaml"), "run: cat ${{ src }}/hello.txt", "run: cat ${{ src }}/hello.txt; echo 2")
+	edit(t, filepath.Join(dir, "rocache.yaml"), fmt.Sprintf("sha256: %x", sum), "sha256: "+strings.Repeat("ab", 32))
+	r = bsReadOnly(t, dir, []string{cache}, "run", "--plain", "--cache", cache, "rocache.yaml")
+	if r.code != 1 || !strings.Contains(r.stderr, "pkg-1.tar.gz: not in the cache, and the cache "+cache+" cannot be written") {
+		t.Errorf("a source missing from a read-only cache: exit %d, want 1 and the cache named\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestWorkDirUnwritable runs with a work dir that cannot be created (its
+// parent is read-only) and one that cannot be locked (it is read-only):
+// the error names the work dir and what failed, exits 2, and no
+// provenance record is attempted for a run that never started.
+func TestWorkDirUnwritable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// ro is mounted read-only, relative to the fixture.
+		ro   string
+		work string
+		want string
+	}{
+		{"parent read-only", "parent", "parent/work", "cannot create it: mkdir "},
+		{"work dir read-only", "made", "made", "cannot lock it: open lock: open "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyFixture(t, "chain")
+			os.MkdirAll(filepath.Join(dir, "parent"), 0o755)
+			if r := bs(t, dir, "run", "--workdir", "made", "--to", "tool:fetch", "chain.yaml"); r.code != 0 {
+				t.Fatalf("making a work dir: exit %d\n%s", r.code, r.stderr)
+			}
+			work := filepath.Join(dir, tc.work)
+			r := bsReadOnly(t, dir, []string{filepath.Join(dir, tc.ro)}, "run", "--workdir", work, "chain.yaml")
+			if r.code != 2 || !strings.Contains(r.stderr, "work dir "+work+": "+tc.want) || !strings.Contains(r.stderr, "read-only file system") {
+				t.Errorf("exit %d, want 2 and %q\n%s%s", r.code, "work dir "+work+": "+tc.want, r.stdout, r.stderr)
+			}
+			if strings.Contains(r.stderr, "provenance") {
+				t.Errorf("the provenance record masks the error:\n%s", r.stderr)
+			}
+		})
 	}
 }
