@@ -98,7 +98,8 @@ func TestWorkDirForeignRefused(t *testing.T) {
 			if tc.workdir == "." {
 				abs = dir
 			}
-			if r.code != 2 || !strings.Contains(r.stderr, "work dir "+abs+": "+tc.want) || !strings.Contains(r.stderr, workdir.MarkerName) {
+			if r.code != 2 || !strings.Contains(r.stderr, "work dir "+abs+": "+tc.want) || !strings.Contains(r.stderr, workdir.MarkerName) ||
+				!strings.Contains(r.stderr, "it holds .git, ") {
 				t.Errorf("%v: exit %d, want 2 and %q naming %s\n%s%s", args, r.code, tc.want, abs, r.stdout, r.stderr)
 			}
 			if strings.Contains(r.stderr, "provenance") {

@@ -156,7 +156,7 @@ func Check(dir, what string) (*Marker, error) {
 	if Legacy(dir) {
 		return nil, &Error{Dir: dir, Msg: fmt.Sprintf("was made by an earlier bootstrap and has no %s marker yet; refusing to %s: `bootstrap run` adopts it (keeping its checkpoints), then try again", MarkerName, what)}
 	}
-	return nil, &Error{Dir: dir, Msg: fmt.Sprintf("is not a bootstrap work dir (it has no %s marker%s); refusing to %s", MarkerName, holding(dir), what)}
+	return nil, &Error{Dir: dir, Msg: fmt.Sprintf("is not a bootstrap work dir (it has no %s marker; it holds %s); refusing to %s", MarkerName, holding(dir), what)}
 }
 
 // Ensure makes dir usable as the work dir of recipe for target: a missing
