@@ -40,7 +40,8 @@ func keptAlways(name string) (keep bool, why string) {
 	case "edit":
 		return true, "patch work trees (remove it by hand once saved)"
 	}
-	return false, ""
+	// A marker write that was killed midway; workdir.Ensure ignores it.
+	return strings.HasPrefix(name, workdir.MarkerName+".tmp-"), ""
 }
 
 // Clean forgets what a run left in p's work dir, under its lock so that it

@@ -182,7 +182,9 @@ func Ensure(dir, recipe, target string) (Outcome, error) {
 		}
 	case err != nil:
 		return Existing, &Error{Dir: dir, Msg: "cannot read it", Err: err}
-	case len(entries) == 0:
+	case onlyMarkerTemps(entries):
+		// Empty, or a run killed while writing the marker (or racing
+		// this one to create the same new dir) left its temp file.
 	case Legacy(dir):
 		outcome = Adopted
 	default:
@@ -194,6 +196,17 @@ func Ensure(dir, recipe, target string) (Outcome, error) {
 		return Existing, &Error{Dir: dir, Msg: "cannot write its marker", Err: err}
 	}
 	return outcome, nil
+}
+
+// onlyMarkerTemps reports whether entries hold nothing but temp files of
+// write.
+func onlyMarkerTemps(entries []fs.DirEntry) bool {
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), MarkerName+".tmp-") {
+			return false
+		}
+	}
+	return true
 }
 
 // Legacy reports whether dir looks like a work dir made by a bootstrap from

@@ -52,6 +52,7 @@ func TestEnsure(t *testing.T) {
 	}{
 		{"missing", nil, Created, ""},
 		{"empty", map[string]string{}, Created, ""},
+		{"a killed marker write", map[string]string{MarkerName + ".tmp-123": "{"}, Created, ""},
 		{"marked", map[string]string{MarkerName: `{"format":1,"recipe":"x","target":"amd64"}`, "state/": ""}, Existing, ""},
 		{"legacy", legacyLayout, Adopted, ""},
 		{"legacy, logs only", map[string]string{"lock": "pid 9\n", "logs/": ""}, Adopted, ""},
