@@ -44,7 +44,6 @@ func exitCode(err error) int {
 	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage),
 		errors.As(err, &runUsage), errors.As(err, &native), errors.As(err, &invalid),
 		errors.As(err, &work): // not a work dir, or one that cannot be created or locked
-
 		return exitUsage
 	case errors.Is(err, errChecksFailed):
 		return exitUsage
