@@ -92,12 +92,13 @@ func (e *FailedError) Unwrap() []error {
 
 // Run executes the plan: it takes the work dir's lock, works out which
 // steps must run, runs them in dependency order and checkpoints each one
-// that succeeds. It returns a *state.LockedError when another run holds the
-// work dir, a *FailedError when steps failed, and an *InterruptedError
-// naming the steps it stopped when ctx is cancelled (wrapping
-// context.Cause(ctx), e.g. a *SignalError).
+// that succeeds. It returns a *workdir.Error when the work dir is not one
+// (see package workdir) or cannot be created or locked, a
+// *state.LockedError when another run holds it, a *FailedError when steps
+// failed, and an *InterruptedError naming the steps it stopped when ctx is
+// cancelled (wrapping context.Cause(ctx), e.g. a *SignalError).
 func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
-	lock, err := state.Acquire(p.WorkDir)
+	lock, err := openWorkDir(p, opts.Printer)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ func TestCorruptGitCache(t *testing.T) {
 	if out, err := exec.Command("git", "--git-dir", repoDir, "fsck", "--strict").CombinedOutput(); err != nil {
 		t.Errorf("the re-fetched repository is not sound: %v\n%s", err, out)
 	}
-	if got, _ := os.ReadFile(filepath.Join(dir, ".bootstrap/faults/build/repo/out.txt")); string(got) != "hello from git\n" {
+	if got, _ := os.ReadFile(filepath.Join(hostWork(dir, "faults"), "build/repo/out.txt")); string(got) != "hello from git\n" {
 		t.Errorf("repo:build made %q", got)
 	}
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/state"
+	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 func cleanCommand() *cli.Command {
@@ -21,7 +18,10 @@ func cleanCommand() *cli.Command {
 		ArgsUsage: "RECIPE [STEP]",
 		Description: "With STEP, the checkpoints of STEP and every step after it are removed; the\n" +
 			"source tree goes too when STEP is a fetch or patch step, and the build dir when\n" +
-			"STEP is a component's first own step. Without STEP the whole work dir is removed.\n" +
+			"STEP is a component's first own step. Without STEP, what bootstrap and the recipe's\n" +
+			"steps created in the work dir is removed; anything else there (and patch edit's\n" +
+			"edit/) is kept and listed. A directory without the work dir marker (" + workdir.MarkerName + ")\n" +
+			"is refused (exit 2); one made by an earlier bootstrap is adopted by `bootstrap run`.\n" +
 			"The download cache is never touched.",
 		Flags: planCacheFlags(),
 		Action: func(c *cli.Context) error {
@@ -38,72 +38,19 @@ func cleanCommand() *cli.Command {
 	}
 }
 
-// runClean removes state under the work dir's lock, so it cannot pull the
-// floor from under a running build. It returns a *state.LockedError when
-// a run holds the lock.
+// runClean forgets checkpoints (and trees) with runner.Clean, which
+// refuses a directory that is not a work dir (a *workdir.Error, exit 2).
+// It returns a *state.LockedError when a run holds the lock.
 func runClean(_ context.Context, o planOptions, out io.Writer, path, step string) error {
 	p, err := loadPlan(path, o)
 	if err != nil {
 		return err
 	}
-	lock, err := state.Acquire(p.WorkDir)
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
-	if step == "" {
-		entries, err := os.ReadDir(p.WorkDir)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			switch e.Name() {
-			case "lock":
-				continue
-			case "edit":
-				// `patch edit` work trees may hold commits not saved as
-				// patches yet; they are the porter's work, not ours.
-				fmt.Fprintf(out, "kept %s: patch work trees (remove it by hand once saved)\n", filepath.Join(p.WorkDir, "edit"))
-				continue
-			}
-			if err := os.RemoveAll(filepath.Join(p.WorkDir, e.Name())); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(out, "removed the builds, sources, logs and checkpoints in %s\n", p.WorkDir)
-		return nil
-	}
-	ids, err := runner.StepsFrom(p, step)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	store := state.Open(p.WorkDir)
-	firstRun := map[string]bool{}
-	for _, s := range p.Steps {
-		if s.Kind == plan.KindRun && !firstRun[s.Component] {
-			firstRun[s.Component] = true
-			firstRun[s.ID] = true
-		}
-	}
-	for _, id := range ids {
-		s := p.Step(id)
-		if err := store.Remove(id); err != nil {
-			return err
-		}
-		if err := os.Remove(runner.LogPath(p.WorkDir, id)); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-		switch {
-		case s.Kind == plan.KindFetch || s.Kind == plan.KindPatch:
-			if err := os.RemoveAll(s.SrcDir); err != nil {
-				return err
-			}
-		case firstRun[id]:
-			if err := os.RemoveAll(s.BuildDir); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(out, "forgot %s\n", id)
-	}
-	return nil
+	return runner.Clean(p, step, out)
+}
+
+// sayTo adapts out to the Printf-style callback of workdir.Prepare, one
+// line per message.
+func sayTo(out io.Writer) func(string, ...any) {
+	return func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/porterkit/bootstrap/runner/patch/patchwork"
 	"github.com/porterkit/bootstrap/runner/patch/workflow"
 	"github.com/porterkit/bootstrap/runner/source"
+	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 func patchCommand() *cli.Command {
@@ -75,6 +76,10 @@ func patchPlan(path string, o planOptions, so *sourceOptions) (*plan.Plan, sourc
 func runPatchEdit(ctx context.Context, o planOptions, so sourceOptions, out io.Writer, path, comp string) error {
 	p, sources, err := patchPlan(path, o, &so)
 	if err != nil {
+		return err
+	}
+	// edit/ goes into the work dir: it must be one (or become one).
+	if err := workdir.Prepare(p.WorkDir, p.Recipe.Name.Value, p.Target, sayTo(out)); err != nil {
 		return err
 	}
 	workTree, err := workflow.Edit(ctx, p, sources, comp)

@@ -44,7 +44,7 @@ func TestPatchRoundTrip(t *testing.T) {
 	dir := copyFixture(t, "patchrt")
 	recipePath := filepath.Join(dir, "patchrt.yaml")
 	original := readFile(t, recipePath)
-	greeting := filepath.Join(dir, ".bootstrap/patchrt/install/greeting.txt")
+	greeting := filepath.Join(hostWork(dir, "patchrt"), "install/greeting.txt")
 
 	r := bs(t, dir, "run", "patchrt.yaml")
 	if r.code != 0 || !strings.Contains(readFile(t, greeting), "board: testboard\n") {
@@ -52,7 +52,7 @@ func TestPatchRoundTrip(t *testing.T) {
 	}
 
 	r = bs(t, dir, "patch", "edit", "patchrt.yaml", "greet")
-	work := filepath.Join(dir, ".bootstrap/patchrt/edit/greet")
+	work := filepath.Join(hostWork(dir, "patchrt"), "edit/greet")
 	if r.code != 0 || !strings.Contains(r.stdout, "greet: work tree "+work+"\n") ||
 		!strings.Contains(r.stdout, "bootstrap patch save patchrt.yaml greet\n") {
 		t.Fatalf("patch edit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -60,7 +60,7 @@ func TestPatchRoundTrip(t *testing.T) {
 	if log := git(t, work, "log", "--format=%s <%ae>"); log != "Name the board <alice@example.org>\nUnpacked source, no patches <bootstrap@localhost>\n" {
 		t.Errorf("work tree history:\n%s", log)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".bootstrap/patchrt/edit/.greet.*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(hostWork(dir, "patchrt"), "edit/.greet.*")); len(left) > 0 {
 		t.Errorf("patch edit left %v behind", left)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/porterkit/bootstrap/runner/progress"
 	"github.com/porterkit/bootstrap/runner/source"
 	"github.com/porterkit/bootstrap/runner/state"
+	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 // runOptions are the flags of `bootstrap run`.
@@ -87,6 +88,11 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 	}
 	var place executor.Executor
 	if o.emulating() && !o.DryRun {
+		// The root file system's layer lives in the work dir and may be
+		// reset: make sure it is a work dir first.
+		if err := workdir.Prepare(p.WorkDir, p.Recipe.Name.Value, p.Target, sayTo(out)); err != nil {
+			return err
+		}
 		x, err := o.prepare(ctx, p, host, o.Offline, out)
 		if err != nil {
 			return err

@@ -13,11 +13,12 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 // planOptions are the flags every command that compiles a recipe shares.
 type planOptions struct {
-	// WorkDir overrides ./.bootstrap/<recipe name>.
+	// WorkDir overrides ./.bootstrap/<recipe name>-<target>.
 	WorkDir string
 	// Target overrides the host's target.
 	Target string
@@ -33,7 +34,7 @@ type planOptions struct {
 
 func planFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "workdir", Usage: "work `DIR` (default ./.bootstrap/<recipe name>)"},
+		&cli.StringFlag{Name: "workdir", Usage: "work `DIR` (default ./.bootstrap/<recipe name>-<target>)"},
 		&cli.StringFlag{Name: "target", Usage: "build for `TARGET` (default: this host)"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "`N` build steps at once, and ${{ jobs }} (default: 1 step; jobs = CPUs)"},
 		&cli.BoolFlag{Name: "emulate", Usage: "run steps in a Debian root file system of the target's architecture (chroot, qemu-user through binfmt_misc)"},
@@ -93,7 +94,7 @@ func loadPlanHost(path string, o planOptions, native bool) (*plan.Plan, arch.Hos
 	if err != nil {
 		return nil, host, fmt.Errorf("detect host: %w", err)
 	}
-	work, err := workDir(r, o.WorkDir)
+	work, err := workDir(r, o, host)
 	if err != nil {
 		return nil, host, err
 	}
@@ -146,12 +147,29 @@ func recompile(p *plan.Plan, o planOptions, host arch.Host, inputs map[string]st
 	return plan.Compile(p.Recipe, popts)
 }
 
-// workDir is --workdir, or ./.bootstrap/<recipe name>, made absolute.
-func workDir(r *recipe.Recipe, flag string) (string, error) {
-	if flag == "" {
-		flag = filepath.Join(".bootstrap", r.Name.Value)
+// workDir is --workdir, or workdir.Default of the recipe and the target
+// (--target, else the recipe's one target under --emulate, else this
+// host's), made absolute. While the old default ./.bootstrap/<recipe>
+// exists and the new one does not, it says once per command on stderr how
+// to keep using the old one.
+func workDir(r *recipe.Recipe, o planOptions, host arch.Host) (string, error) {
+	if o.WorkDir != "" {
+		return filepath.Abs(o.WorkDir)
 	}
-	return filepath.Abs(flag)
+	target := o.Target
+	if target == "" && o.emulating() && len(r.Targets) == 1 {
+		target = r.Targets[0].Value
+	}
+	if target == "" {
+		target = host.Target.Name
+	}
+	if t, ok := arch.Lookup(target); ok {
+		target = t.Name // ppc64el and ppc64le share one work dir
+	}
+	if msg := workdir.OldDefaultNotice(r.Name.Value, target); msg != "" {
+		fmt.Fprintln(os.Stderr, "bootstrap:", msg)
+	}
+	return filepath.Abs(workdir.Default(r.Name.Value, target))
 }
 
 // cacheDir is --cache, or $XDG_CACHE_HOME/bootstrap, or ~/.cache/bootstrap.

@@ -96,7 +96,7 @@ func TestCrashResume(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "crash.yaml"), []byte(crashRecipe(jpath)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	work := filepath.Join(dir, ".bootstrap", "crash")
+	work := hostWork(dir, "crash")
 
 	// check verifies the invariants after a run (killed or not) that
 	// started with the checkpoints in before and the journal at length from.

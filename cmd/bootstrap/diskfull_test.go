@@ -120,7 +120,7 @@ func TestCacheFull(t *testing.T) {
 	if n := len(srv.requests()); n != 1 {
 		t.Errorf("server saw %d requests, want 1: a full disk is not retried", n)
 	}
-	if checkpointed(filepath.Join(dir, ".bootstrap/faults"), "pkg:fetch") {
+	if checkpointed(hostWork(dir, "faults"), "pkg:fetch") {
 		t.Error("the failed fetch step has a checkpoint")
 	}
 	for _, sub := range []string{"sha256", "partial", "tmp"} {

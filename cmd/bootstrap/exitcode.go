@@ -9,6 +9,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/state"
+	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 // The exit codes, documented in the app's --help.
@@ -38,6 +39,7 @@ func exitCode(err error) int {
 		native   *arch.NotNativeError
 		invalid  *invalidError
 		sig      *runner.SignalError
+		work     *workdir.Error
 	)
 	switch {
 	case err == nil:
@@ -50,7 +52,8 @@ func exitCode(err error) int {
 	case errors.As(err, &locked):
 		return exitLocked
 	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage),
-		errors.As(err, &runUsage), errors.As(err, &native), errors.As(err, &invalid):
+		errors.As(err, &runUsage), errors.As(err, &native), errors.As(err, &invalid),
+		errors.As(err, &work): // not a work dir, or one that cannot be created or locked
 		return exitUsage
 	case errors.Is(err, errChecksFailed):
 		return exitUsage

@@ -238,7 +238,7 @@ func TestFlakyServer(t *testing.T) {
 
 // readLog returns a step's log in the work dir of faults.yaml under dir.
 func readLog(dir, step string) string {
-	data, _ := os.ReadFile(filepath.Join(dir, ".bootstrap/faults/logs", step+".log"))
+	data, _ := os.ReadFile(filepath.Join(hostWork(dir, "faults"), "logs", step+".log"))
 	return string(data)
 }
 

@@ -95,7 +95,7 @@ func edit(t *testing.T, path, from, to string) {
 
 func checkReport(t *testing.T, dir, message string) {
 	t.Helper()
-	got, err := os.ReadFile(filepath.Join(dir, ".bootstrap/chain/install/report.txt"))
+	got, err := os.ReadFile(filepath.Join(hostWork(dir, "chain"), "install/report.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestFailure(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	logPath := filepath.Join(dir, ".bootstrap/chain/logs/data/make.log")
+	logPath := filepath.Join(hostWork(dir, "chain"), "logs/data/make.log")
 	for _, want := range []string{"step data:make failed (exit 3), log: " + logPath, "--- data:make: last 40 lines of " + logPath, "line 60", "line 23\n"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
@@ -262,7 +262,7 @@ func TestGoBootstrapTooOld(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s%s", want, r.stdout, r.stderr)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".bootstrap/goreq/make-bash-ran")); err == nil {
+	if _, err := os.Stat(filepath.Join(hostWork(dir, "goreq"), "make-bash-ran")); err == nil {
 		t.Error("make.bash ran although the bootstrap Go is too old")
 	}
 }

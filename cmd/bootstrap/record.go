@@ -16,16 +16,19 @@ import (
 	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/state"
 	"github.com/porterkit/bootstrap/runner/verify"
+	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 // writeRecord writes <work>/provenance.json for a run that ended, well or
-// not. A run that never started (the work dir was locked, the selection
-// was wrong) leaves the previous record alone. It returns an error only
+// not. A run that never started (the work dir was locked, not a work dir
+// or not writable, the selection was wrong) leaves the previous record
+// alone, and its error is the one the porter reads. It returns an error only
 // when the record cannot be written.
 func writeRecord(ctx context.Context, p *plan.Plan, o runOptions, place executor.Executor, cache string, started time.Time, sum *runner.Summary, runErr error) error {
 	var locked *state.LockedError
 	var usage *runner.UsageError
-	if errors.As(runErr, &locked) || errors.As(runErr, &usage) || o.DryRun {
+	var work *workdir.Error
+	if errors.As(runErr, &locked) || errors.As(runErr, &usage) || errors.As(runErr, &work) || o.DryRun {
 		return nil
 	}
 	r := provenance.Run{

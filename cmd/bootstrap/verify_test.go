@@ -81,7 +81,7 @@ func serveModule(t *testing.T, mod, version string, data []byte) string {
 // that it holds each of want.
 func checkRecord(t *testing.T, dir string, want ...string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, ".bootstrap/verify-test/provenance.json"))
+	data, err := os.ReadFile(filepath.Join(hostWork(dir, "verify-test"), "provenance.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestVerifyToolchain(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		log, _ := os.ReadFile(filepath.Join(dir, ".bootstrap/verify-test/logs/go/verify.log"))
+		log, _ := os.ReadFile(filepath.Join(hostWork(dir, "verify-test"), "logs/go/verify.log"))
 		if !strings.Contains(string(log), "bit-identical") {
 			t.Errorf("verify log does not say bit-identical:\n%s", log)
 		}

@@ -41,11 +41,11 @@ func (e *LockedError) Error() string {
 }
 
 // Acquire takes the lock of workDir without waiting. If another process
-// holds it, the error is a *LockedError naming that process.
+// holds it, the error is a *LockedError naming that process. workDir must
+// exist: creating a work dir is package workdir's job, which marks it as
+// one, so Acquire never makes a directory bootstrap could later mistake
+// for its own.
 func Acquire(workDir string) (*Lock, error) {
-	if err := os.MkdirAll(workDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create work dir: %w", err)
-	}
 	p := filepath.Join(workDir, "lock")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

@@ -241,6 +241,15 @@ func (f *Fetcher) Fetch(ctx context.Context, src plan.Source, log io.Writer) err
 		fmt.Fprintf(log, "%s: cached (sha256 %s)\n", name, src.SHA256)
 		return nil
 	}
+	if err := Writable(f.opts.CacheDir); err != nil {
+		// A read-only cache serves what it holds; this it does not.
+		werr := fmt.Errorf("fetch %s: not in the cache, and the cache %s cannot be written (%v): fill it with `bootstrap fetch` where it is writable, or give --cache a writable directory",
+			name, f.opts.CacheDir, errors.Unwrap(err))
+		if f.opts.Offline {
+			return fmt.Errorf("%w (%w)", werr, ErrMissingOffline)
+		}
+		return werr
+	}
 	cs, err := f.candidates(name, src.SHA256, src.URLs)
 	if err != nil {
 		return err

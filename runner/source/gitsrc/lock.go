@@ -13,19 +13,27 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5"
+
+	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 // lockRepo takes an flock(2) on <repoPath>.lock, exclusive to fetch into
 // the repository, shared to read from it, waiting (and saying so once in
 // log) while another run holds it. The kernel drops the lock when its
 // holders die, even by SIGKILL. Close the file to release it.
+//
+// In a cache that cannot be written (mounted read-only) the existing lock
+// file is opened read-only, which flock allows; when there is none, it
+// returns a nil file and no error, and the caller reads unlocked: nothing
+// can change a read-only repository. Whatever must be written fails on
+// its own (openRepo names the cache).
 func lockRepo(ctx context.Context, repoPath string, exclusive bool, log io.Writer) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(repoPath), 0o755); err != nil {
-		return nil, fmt.Errorf("git cache: %w", err)
-	}
-	f, err := os.OpenFile(repoPath+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := fetch.OpenLock(filepath.Dir(repoPath), filepath.Base(repoPath)+".lock")
 	if err != nil {
-		return nil, fmt.Errorf("git cache: %w", err)
+		return nil, fmt.Errorf("git cache: lock %s.lock: %w", repoPath, err)
+	}
+	if f == nil {
+		return nil, nil
 	}
 	how := syscall.LOCK_SH
 	if exclusive {
@@ -57,6 +65,9 @@ func lockRepo(ctx context.Context, repoPath string, exclusive bool, log io.Write
 // the exclusive lock, so nothing found there is in use.
 func openRepo(repoPath string) (*git.Repository, error) {
 	if _, err := os.Stat(repoPath); errors.Is(err, fs.ErrNotExist) {
+		if err := fetch.Writable(filepath.Dir(repoPath)); err != nil {
+			return nil, fmt.Errorf("not in the cache, and the cache cannot be written (%w): fill it with `bootstrap fetch` where it is writable, or give --cache a writable directory", err)
+		}
 		// Made aside and renamed into place, so a killed init leaves no
 		// half repository.
 		tmp := repoPath + ".init"
