@@ -27,7 +27,7 @@ func main() {
 	}
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp().RunContext(ctx, os.Args)
+	err := newApp().RunContext(ctx, cliArgs(os.Args))
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bootstrap:", err)
