@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -107,12 +108,32 @@ func manCommand() *cli.Command {
 			if _, err := args(c, 0, 0, ""); err != nil {
 				return err
 			}
-			s, err := c.App.ToMan()
+			s, err := c.App.ToManWithSection(1)
 			if err != nil {
 				return fmt.Errorf("man page: %w", err)
 			}
-			_, err = io.WriteString(c.App.Writer, s)
+			_, err = io.WriteString(c.App.Writer, roffASCII(s))
 			return err
 		},
 	}
+}
+
+// roffASCII makes a roff page ASCII: man and groff read a page as Latin-1
+// unless told otherwise, and a "…" in a usage line then comes out as
+// garbage. The characters the help uses become their ASCII spelling (which
+// renders in any locale); any other becomes a \[uXXXX] escape.
+func roffASCII(s string) string {
+	spell := map[rune]string{'…': "...", '→': "->", '—': "--", '–': "-", '‘': "'", '’': "'", '“': `"`, '”': `"`}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x80:
+			b.WriteRune(r)
+		case spell[r] != "":
+			b.WriteString(spell[r])
+		default:
+			fmt.Fprintf(&b, "\\[u%04X]", r)
+		}
+	}
+	return b.String()
 }
