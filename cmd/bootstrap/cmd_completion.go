@@ -70,13 +70,14 @@ func completionCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return runCompletion(c.App, c.App.Writer, a[0])
+			return runCompletion(newApp(), c.App.Writer, a[0])
 		},
 	}
 }
 
-// runCompletion writes the completion script for shell. It returns a
-// usage error for a shell it has no script for.
+// runCompletion writes the completion script for shell; app must not have
+// run yet (urfave/cli's Setup adds --help, and the fish generator adds it
+// again). It returns a usage error for a shell it has no script for.
 func runCompletion(app *cli.App, out io.Writer, shell string) error {
 	switch shell {
 	case "bash":
