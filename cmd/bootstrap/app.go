@@ -60,16 +60,20 @@ func newApp() *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 	}
-	conventions(app.Commands)
+	app.OnUsageError = usageErr("")
+	conventions(app.Commands, "")
 	return app
 }
 
 // conventions adds to every command, recursively, what porters expect of
 // all of them: flag combinations checked before the command runs (see
-// checkFlags), and, for a command made of subcommands, an error for a
-// subcommand that does not exist instead of its help and exit 0.
-func conventions(cmds []*cli.Command) {
+// checkFlags); a bad flag is one line on stderr, not the command's help on
+// stdout; and, for a command made of subcommands, an error for a
+// subcommand that does not exist instead of its help and exit 0. parent is
+// the command line above cmds ("patch ").
+func conventions(cmds []*cli.Command, parent string) {
 	for _, cmd := range cmds {
+		cmd.OnUsageError = usageErr(parent + cmd.Name)
 		// `bootstrap help CMD` is enough (see helpArgs); urfave/cli would
 		// otherwise add a help subcommand to every command, offered by
 		// completion and shadowing an operand named help.
@@ -93,7 +97,19 @@ func conventions(cmds []*cli.Command) {
 				return cli.ShowSubcommandHelp(c)
 			}
 		}
-		conventions(cmd.Subcommands)
+		conventions(cmd.Subcommands, parent+cmd.Name+" ")
+	}
+}
+
+// usageErr turns urfave/cli's flag parsing errors (unknown flag, bad
+// value) for command name into a *usageError (exit 2) that says where the
+// flags are listed.
+func usageErr(name string) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		if name == "" {
+			return &usageError{fmt.Sprintf("%v; see bootstrap --help", err)}
+		}
+		return &usageError{fmt.Sprintf("%s: %v; see bootstrap %s --help", name, err, name)}
 	}
 }
 

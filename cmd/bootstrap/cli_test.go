@@ -79,8 +79,8 @@ func TestFlagsAfterOperands(t *testing.T) {
 	}
 }
 
-// TestUnknownCommandAndHelp: an unknown command is bad usage (exit 2) that
-// says where to look; help CMD shows that command's help.
+// TestUnknownCommandAndHelp: an unknown command or flag is bad usage (exit
+// 2) that says where to look; help CMD shows that command's help.
 func TestUnknownCommandAndHelp(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -95,6 +95,11 @@ func TestUnknownCommandAndHelp(t *testing.T) {
 		{args: []string{"cache", "nosuch"}, code: 2, err: `unknown command "cache nosuch"; see bootstrap cache --help`, stderrOnly: true},
 		{args: []string{"patch", "sav"}, code: 2, err: `(did you mean save?)`, stderrOnly: true},
 		{args: []string{"help", "nosuch"}, code: 2, err: `no help for "nosuch"`, stderrOnly: true},
+		// A bad flag is one line on stderr, not the command's help.
+		{args: []string{"run", "x.yaml", "--nosuch"}, code: 2, err: "bootstrap: run: flag provided but not defined: -nosuch; see bootstrap run --help\n", stderrOnly: true},
+		{args: []string{"run", "-j", "abc", "x.yaml"}, code: 2, err: `run: invalid value "abc" for flag -j`, stderrOnly: true},
+		{args: []string{"patch", "save", "--bad"}, code: 2, err: "patch save: flag provided but not defined: -bad; see bootstrap patch save --help", stderrOnly: true},
+		{args: []string{"--nosuch"}, code: 2, err: "bootstrap: flag provided but not defined: -nosuch; see bootstrap --help", stderrOnly: true},
 		{args: []string{"help", "run"}, code: 0, out: "bootstrap run - build a recipe", notOut: "GLOBAL OPTIONS"},
 		{args: []string{"help", "patch", "save"}, code: 0, out: "bootstrap patch save - write the work tree's new commits", notOut: "GLOBAL OPTIONS"},
 		{args: []string{"help"}, code: 0, out: "GLOBAL OPTIONS"},
