@@ -39,7 +39,7 @@ func reorderArgs(app *cli.App, args []string) []string {
 	if h, ok := helpArgs(app, rest); ok {
 		rest = h
 	}
-	root := level{flags: app.Flags, subs: app.Commands}
+	root := level{flags: app.Flags, subs: app.Commands, top: true}
 	lv := root.split(rest, nil)
 	out := append([]string{args[0]}, lv.flags...)
 	out = append(out, lv.global...)
@@ -55,27 +55,28 @@ func reorderArgs(app *cli.App, args []string) []string {
 	return out
 }
 
-// level is one command's place in the arguments: its flags, its
-// subcommand or its operands.
+// level is a command's definition as the reordering needs it: its flags
+// and its subcommands; top is the app itself.
 type level struct {
 	flags []cli.Flag
 	subs  []*cli.Command
+	top   bool
 }
 
-// split is one command level's arguments, reordered.
-type split struct {
+// parsed is one command level's arguments, reordered.
+type parsed struct {
 	name     string
 	flags    []string // this level's flags (unknown ones included)
 	global   []string // flags of the app found after a command
 	operands []string // operands, then "--" and what follows it
-	sub      *split
+	sub      *parsed
 }
 
 // split sorts args into this level's flags and operands; the first operand
 // that names a subcommand starts the next level. global are the app's own
-// flags when this is a command below the app, nil at the top.
-func (l level) split(args []string, global []cli.Flag) *split {
-	s := &split{}
+// flags (none at the top, where they are this level's).
+func (l level) split(args []string, global []cli.Flag) *parsed {
+	s := &parsed{}
 	var operands []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -104,7 +105,7 @@ func (l level) split(args []string, global []cli.Flag) *split {
 			if len(operands) == 0 {
 				if c := command(l.subs, a); c != nil {
 					sub := level{flags: c.Flags, subs: c.Subcommands}
-					if global == nil {
+					if l.top {
 						global = l.flags
 					}
 					next := sub.split(args[i+1:], global)
