@@ -181,6 +181,8 @@ func TestFlagMisuse(t *testing.T) {
 		{[]string{"run", "chain.yaml", "--only", "tool", "--from", "data"}, "--only and --from do not go together"},
 		{[]string{"run", "chain.yaml", "--to", "tool", "--from", "report"}, "--to tool with --from report select no step"},
 		{[]string{"run", "chain.yaml", "--to", "nosuch"}, `--to: no step or component "nosuch"`},
+		{[]string{"run", "chain.yaml", "--quiet", "-v"}, "--quiet and --verbose contradict each other"},
+		{[]string{"-q", "run", "chain.yaml", "--dry-run"}, "--quiet and --dry-run contradict each other"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -22,6 +22,14 @@ func checkFlags(c *cli.Context) error {
 		// "with --emulate", and a chroot nobody asked for is a surprise.
 		return &usageError{fmt.Sprintf("--rootfs %s runs the steps in that root file system under emulation: add --emulate (or drop --rootfs)", c.String("rootfs"))}
 	}
+	if c.Bool("quiet") {
+		// --quiet would silently swallow what these flags ask to see.
+		for _, f := range []string{"verbose", "dry-run"} {
+			if c.Bool(f) {
+				return &usageError{fmt.Sprintf("--quiet and --%s contradict each other: give one", f)}
+			}
+		}
+	}
 	if c.Command.Name == "plan" && c.String("target") != "" && !c.Bool("emulate") {
 		// run refuses a target this host cannot build natively; a plan
 		// for it would list steps that run then refuses to start.
