@@ -76,3 +76,12 @@ func TestReorderArgsKeepsInput(t *testing.T) {
 		t.Errorf("input changed to %q", in)
 	}
 }
+
+// BenchmarkCLIArgs measures what reordering adds to every invocation
+// (building the command tree once more and walking it).
+func BenchmarkCLIArgs(b *testing.B) {
+	args := strings.Fields("bootstrap cache add-git DIR --url URL v1.10.2 --cache D")
+	for b.Loop() {
+		cliArgs(args)
+	}
+}
