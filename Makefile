@@ -14,7 +14,7 @@ FUZZ    := ./bootstrap/recipe:FuzzLoad:50000x ./runner/unpack:FuzzUnpack:10000x 
 FUZZTIME ?=
 DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
 
-.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated e2e-go check-debian check-historical clean
+.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated e2e-go check-debian check-historical clean man
 
 all: build
 
@@ -98,3 +98,9 @@ e2e-go: build
 
 clean:
 	rm -rf bin dist
+
+# The manual page, generated from the command definitions (urfave/cli's
+# ToMan) so that it says what --help says. View with: man -l docs/bootstrap.1
+man:
+	@mkdir -p docs
+	$(GO) run ./cmd/bootstrap man > docs/bootstrap.1.tmp && mv docs/bootstrap.1.tmp docs/bootstrap.1

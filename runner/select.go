@@ -21,6 +21,10 @@ import (
 //
 // A bare component name stands for its last step with --to, its first step
 // with --from, and all of its steps with --only and --force.
+//
+// --only and --from do not combine (one reruns just the steps named, the
+// other everything after a step), and a selection that leaves no step to
+// consider is refused rather than run as a no-op that exits 0.
 type Selection struct {
 	From     string
 	To       string
@@ -38,7 +42,14 @@ type resolved struct {
 	external map[string]bool
 }
 
+// resolve applies sel to p. It returns an error naming the flag when a step
+// is unknown, the flags conflict or nothing is left selected; decide wraps
+// it in a *UsageError.
 func (sel Selection) resolve(p *plan.Plan) (*resolved, error) {
+	if sel.From != "" && len(sel.Only) > 0 {
+		return nil, fmt.Errorf("--only and --from do not go together: --only %s runs just the steps named, --from %s reruns everything after a step; give one of them",
+			strings.Join(sel.Only, ","), sel.From)
+	}
 	r := &resolved{selected: map[string]bool{}, forced: map[string]bool{}, external: map[string]bool{}}
 	for _, s := range p.Steps {
 		r.selected[s.ID] = true
@@ -76,6 +87,9 @@ func (sel Selection) resolve(p *plan.Plan) (*resolved, error) {
 		}
 		intersect(r.selected, only)
 	}
+	if len(r.selected) == 0 {
+		return nil, fmt.Errorf("%s select no step: nothing would run", sel.flags())
+	}
 	for _, f := range sel.Force {
 		ids, err := lookupAll(p, f)
 		if err != nil {
@@ -106,6 +120,21 @@ func (sel Selection) resolve(p *plan.Plan) (*resolved, error) {
 		}
 	}
 	return r, nil
+}
+
+// flags writes the selecting flags of sel as they were given.
+func (sel Selection) flags() string {
+	var parts []string
+	if sel.To != "" {
+		parts = append(parts, "--to "+sel.To)
+	}
+	if sel.From != "" {
+		parts = append(parts, "--from "+sel.From)
+	}
+	for _, o := range sel.Only {
+		parts = append(parts, "--only "+o)
+	}
+	return strings.Join(parts, " with ")
 }
 
 func intersect(set, keep map[string]bool) {
@@ -202,11 +231,12 @@ func StepsFrom(p *plan.Plan, name string) ([]string, error) {
 }
 
 // Selected returns the IDs of the steps sel selects in p, the steps a run
-// with it would consider: what `run --offline` must find in the cache.
+// with it would consider: what `run --offline` must find in the cache. A
+// selection that cannot apply to p is a *UsageError.
 func (sel Selection) Selected(p *plan.Plan) (map[string]bool, error) {
 	r, err := sel.resolve(p)
 	if err != nil {
-		return nil, err
+		return nil, &UsageError{Err: err}
 	}
 	return r.selected, nil
 }

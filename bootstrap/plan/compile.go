@@ -112,7 +112,7 @@ func (c *compiler) pickTarget() (arch.Target, error) {
 	}
 	t, ok := arch.Lookup(name)
 	if !ok {
-		return arch.Target{}, fmt.Errorf("unknown target %q", name)
+		return arch.Target{}, c.unknownTarget(name)
 	}
 	if len(c.r.Targets) > 0 {
 		var names []string
@@ -131,6 +131,29 @@ func (c *compiler) pickTarget() (arch.Target, error) {
 		return arch.Target{}, &recipe.Error{Pos: c.r.Targets[0].Pos, Msg: msg}
 	}
 	return t, nil
+}
+
+// unknownTarget is the error for a target name not in arch's table: a
+// *recipe.Error naming the recipe and the targets to choose from (the
+// recipe's, else every known one), so that it exits 2 like other bad
+// usage.
+func (c *compiler) unknownTarget(name string) error {
+	pos := recipe.Pos{File: c.r.File}
+	var names []string
+	for _, rt := range c.r.Targets {
+		names = append(names, rt.Value)
+	}
+	var msg string
+	if len(names) > 0 {
+		pos = c.r.Targets[0].Pos
+		msg = fmt.Sprintf("unknown target %q: the recipe builds for %s", name, strings.Join(names, ", "))
+	} else {
+		for _, t := range arch.Targets() {
+			names = append(names, t.Name)
+		}
+		msg = fmt.Sprintf("unknown target %q: the recipe lists no targets; known targets are %s", name, strings.Join(names, ", "))
+	}
+	return &recipe.Error{Pos: pos, Msg: msg}
 }
 
 // order sorts components so that each comes after the ones it needs,

@@ -2,7 +2,9 @@ package recipe
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,14 +16,44 @@ import (
 )
 
 // Load reads, decodes and validates the recipe at path. It returns an
-// ErrorList holding every problem found, each with file:line:col, or an
-// ordinary error when the file cannot be read.
+// ErrorList holding every problem found, each with file:line:col, or a
+// single *Error naming path when it is missing, a directory or cannot be
+// read: a wrong recipe argument is bad usage like an invalid recipe.
 func Load(path string) (*Recipe, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRecipe(path)
 	if err != nil {
-		return nil, fmt.Errorf("read recipe: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
+}
+
+// readRecipe reads the file at path, returning an *Error that says why it
+// is not a recipe file.
+func readRecipe(path string) ([]byte, error) {
+	fail := func(msg string) error { return &Error{Pos: Pos{File: path}, Msg: msg} }
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fail("no such recipe file")
+	case err != nil:
+		return nil, fail("cannot read the recipe: " + pathErr(err))
+	case fi.IsDir():
+		return nil, fail("is a directory, not a recipe file (`bootstrap list " + path + "` lists the recipes in it)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fail("cannot read the recipe: " + pathErr(err))
+	}
+	return data, nil
+}
+
+// pathErr is err without the path, which the *Error already names.
+func pathErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // Parse decodes and validates a recipe held in memory; path is used for

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
@@ -33,6 +32,8 @@ type runOptions struct {
 	Plain bool
 	// SkipDoctor skips the host checks before the run.
 	SkipDoctor bool
+	// Quiet (the global --quiet) prints only failures and the summary.
+	Quiet bool
 }
 
 func runCommand() *cli.Command {
@@ -67,7 +68,7 @@ func runCommand() *cli.Command {
 				Selection: runner.Selection{From: c.String("from"), To: c.String("to"), Only: c.StringSlice("only"),
 					Force: c.StringSlice("force"), ForceAll: c.Bool("force-all")},
 				KeepGoing: c.Bool("keep-going"), DryRun: c.Bool("dry-run"), Verbose: c.Bool("verbose"),
-				Plain: c.Bool("plain"), SkipDoctor: c.Bool("skip-doctor"),
+				Plain: c.Bool("plain"), SkipDoctor: c.Bool("skip-doctor"), Quiet: c.Bool("quiet"),
 			}
 			return runRun(c.Context, o, c.App.Writer, c.App.ErrWriter, a[0])
 		},
@@ -111,7 +112,7 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 			return err
 		}
 	}
-	pr := newPrinter(out, o.Plain, o.Verbose)
+	pr := progress.Choose(out, progress.Options{Plain: o.Plain, Verbose: o.Verbose, Quiet: o.Quiet}, os.Getenv)
 	opts := runner.Options{
 		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
 		Printer: pr, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
@@ -160,15 +161,6 @@ func checkPendingOffline(ctx context.Context, p *plan.Plan, sel runner.Selection
 		}
 	}
 	return checkOffline(ctx, pending, sources)
-}
-
-// newPrinter picks the terminal display when out is a terminal.
-func newPrinter(out io.Writer, plain, verbose bool) progress.Printer {
-	if f, ok := out.(*os.File); ok && !plain && !verbose && term.IsTerminal(int(f.Fd())) {
-		w, _, _ := term.GetSize(int(f.Fd()))
-		return progress.NewTerminal(out, w)
-	}
-	return progress.NewPlain(out)
 }
 
 // reportFailures prints the tail of each failed step's log; main then

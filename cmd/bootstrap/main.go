@@ -29,7 +29,7 @@ func main() {
 	}
 	tuneGC()
 	ctx, stop := interruptible(context.Background())
-	err := newApp().RunContext(ctx, os.Args)
+	err := newApp().RunContext(ctx, cliArgs(os.Args))
 	stop()
 	err = withSignal(ctx, err)
 	if err != nil {
