@@ -138,28 +138,3 @@ func TestDocsListEveryKey(t *testing.T) {
 		}
 	}
 }
-
-// TestDocsExamplesLoad parses every YAML example of docs/recipe.md that is
-// a whole recipe (it has a top-level name: and components:), so that the
-// reference does not show a recipe the loader rejects.
-func TestDocsExamplesLoad(t *testing.T) {
-	data, err := os.ReadFile("../../docs/recipe.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, m := range yamlBlockRE.FindAllStringSubmatch(string(data), -1) {
-		text := m[1]
-		if !strings.HasPrefix(text, "name:") && !strings.Contains(text, "\nname:") ||
-			!strings.Contains(text, "\ncomponents:") || strings.Contains(text, "\nextends:") {
-			continue
-		}
-		n++
-		if _, err := Parse("docs/recipe.md", []byte(text)); err != nil {
-			t.Errorf("an example recipe in docs/recipe.md does not load:\n%v\n%s", err, text)
-		}
-	}
-	if n == 0 {
-		t.Error("docs/recipe.md has no whole example recipe")
-	}
-}
