@@ -67,7 +67,7 @@ e2e: build
 	BOOTSTRAP_E2E=1 $(GO) test -p 1 -count=1 -timeout 120m -run 'E2E' -v $(PKGS)
 
 # The chain for a foreign target, natively on its userland under qemu-user
-# (hours: see README "Building for another architecture"). TARGET=ppc64le
+# (hours: see docs/emulation.md). TARGET=ppc64le
 # builds recipes/power8.yaml; arm64 and 386 build recipes/bookworm-docker.yaml.
 # Work dirs and the cache live in /var/tmp/bootstrap-e2e, so a run cut short
 # resumes where it stopped. Extra run arguments: E2E_ARGS="--to cgo-check".
@@ -79,13 +79,13 @@ e2e-emulated: build
 # Every patch of the historical recipes (recipes/*-YYYY.yaml) must apply
 # with fuzz 0 to its pinned source; sources come from the cache only, and a
 # recipe whose sources are not there is skipped. BOOTSTRAP_CACHE=DIR picks
-# the cache. See README "Historical recipes".
+# the cache. See docs/historical.md.
 check-historical: build
 	./scripts/check-historical.sh
 
 # Not CI: downloads about 60 Debian 12 source packages (once; kept in
 # /var/cache/bootstrap-debsrc/check-debian), applies each quilt series with
-# bootstrap and compares the tree with dpkg-source -x. See the README.
+# bootstrap and compares the tree with dpkg-source -x. See docs/how-it-works.md.
 check-debian: build
 	./scripts/check-debian.sh
 

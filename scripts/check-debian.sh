@@ -77,7 +77,7 @@ recipe() {
 # files, the sha256 of every file and the empty directories, .pc/ aside.
 # Permission bits other than "executable or not" are left out: dpkg-source
 # rewrites every mode to 0666 or 0777 less the umask, bootstrap keeps the
-# archive's (see the README).
+# archive's (see docs/how-it-works.md, "Patches as GNU patch applies them").
 manifest() {
 	(
 		cd "$1"

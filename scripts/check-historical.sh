@@ -4,7 +4,7 @@
 # taken from the cache only (--offline): a recipe whose sources are not in
 # the cache is reported as skipped, so this runs on any machine and checks
 # whatever it can. Seed the cache first with `bootstrap cache add` (tarballs)
-# and `bootstrap cache add-git` (git clones); see README "Historical recipes".
+# and `bootstrap cache add-git` (git clones); see docs/historical.md.
 #
 # Environment (optional):
 #   BOOTSTRAP        the bootstrap binary (default bin/bootstrap)

@@ -35,7 +35,7 @@ func (x *scope) errorf(pos recipe.Pos, format string, args ...any) {
 			return
 		}
 	}
-	x.c.errs = append(x.c.errs, &recipe.Error{Pos: pos, Component: x.comp.Name.Value, Step: x.step, Msg: msg})
+	x.c.errs.Add(&recipe.Error{Pos: pos, Component: x.comp.Name.Value, Step: x.step, Msg: msg})
 }
 
 // report records an expansion error at the exact place inside s.

@@ -13,6 +13,9 @@ type Error struct {
 	Component string
 	Step      string
 	Msg       string
+	// More is set on the last entry of a list that reached MaxErrors: it
+	// counts the problems found past the cap, and Pos is the first of them.
+	More int
 }
 
 // Error formats the problem as "file:line:col: component c, step s: msg".
@@ -32,8 +35,77 @@ func (e *Error) Error() string {
 }
 
 // ErrorList is every problem found in a recipe, sorted by position. It is
-// returned as a whole so that a porter fixes a file in one pass.
+// returned as a whole so that a porter fixes a file in one pass — up to
+// MaxErrors of them; past that, the problems are only counted, in one last
+// entry that says "… and N more problems".
 type ErrorList []*Error
+
+// MaxErrors is how many problems an ErrorList holds before it only counts
+// them. A file that is not a recipe at all (a 600,000-key mapping) would
+// otherwise take seconds and hundreds of megabytes to print 600,000 lines
+// nobody reads; fifty is more than one screen and enough to see a pattern.
+const MaxErrors = 50
+
+// Add appends e, or counts it once the list holds MaxErrors problems. An
+// e that is itself the "… and N more" entry of another list adds its count,
+// so that lists joined with Add stay capped and the total stays exact.
+func (l *ErrorList) Add(e *Error) {
+	switch {
+	case e.More > 0:
+		l.count(e.Pos, e.More)
+	case l.Full():
+		l.count(e.Pos, 1)
+	default:
+		if k := len(*l); k > 0 && (*l)[k-1].More > 0 {
+			// Keep the count last: insert before it.
+			*l = append((*l)[:k-1], e, (*l)[k-1])
+			return
+		}
+		*l = append(*l, e)
+	}
+}
+
+// Full reports whether the list holds MaxErrors problems, so that a caller
+// can skip building a message that would only be counted.
+func (l ErrorList) Full() bool {
+	n := len(l)
+	if n > 0 && l[n-1].More > 0 {
+		n--
+	}
+	return n >= MaxErrors
+}
+
+// Count is the number of problems found, those past the cap included.
+func (l ErrorList) Count() int {
+	n := 0
+	for _, e := range l {
+		if e.More > 0 {
+			n += e.More
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// count records n problems that are not kept, the first of them at pos.
+func (l *ErrorList) count(pos Pos, n int) {
+	k := len(*l)
+	if k == 0 || (*l)[k-1].More == 0 {
+		*l = append(*l, &Error{Pos: pos})
+		k++
+	}
+	last := (*l)[k-1]
+	last.More += n
+	last.Msg = fmt.Sprintf("… and %d more problem%s (not shown; the first of them is here)", last.More, plural(last.More))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
 
 // Error joins the problems, one per line.
 func (l ErrorList) Error() string {
@@ -45,8 +117,11 @@ func (l ErrorList) Error() string {
 }
 
 // Sort orders the list by file, line and column, keeping the order of
-// problems found at the same place.
+// problems found at the same place; the "… and N more" entry stays last.
 func (l ErrorList) Sort() {
+	if n := len(l); n > 0 && l[n-1].More > 0 {
+		l = l[:n-1]
+	}
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i].Pos, l[j].Pos
 		if a.File != b.File {
@@ -68,9 +143,14 @@ func (l ErrorList) Err() error {
 	return l
 }
 
-// errorf records a problem at pos.
+// errorf records a problem at pos; past MaxErrors it only counts it, without
+// formatting the message.
 func (l *ErrorList) errorf(pos Pos, comp, step, format string, args ...any) {
-	*l = append(*l, &Error{Pos: pos, Component: comp, Step: step, Msg: fmt.Sprintf(format, args...)})
+	if l.Full() {
+		l.count(pos, 1)
+		return
+	}
+	l.Add(&Error{Pos: pos, Component: comp, Step: step, Msg: fmt.Sprintf(format, args...)})
 }
 
 // suggest returns ` (did you mean "x"?)` when one of the candidates is close

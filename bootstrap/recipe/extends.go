@@ -28,7 +28,9 @@ func (d *decoder) base(r *Recipe, chain []string) (*Recipe, bool) {
 		return nil, false
 	}
 	base, errs, ok := parse(path, data, append(chain, self))
-	d.errs = append(d.errs, errs...)
+	for _, e := range errs {
+		d.errs.Add(e)
+	}
 	return base, ok
 }
 

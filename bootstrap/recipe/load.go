@@ -108,6 +108,8 @@ func (d *decoder) document(data []byte) (r *Recipe, ok bool) {
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 			pos.Line, _ = strconv.Atoi(m[1])
 			msg = m[2]
+			pos.Line = d.syntaxErrorLine(err, pos.Line)
+			pos.Col = d.firstCol(pos.Line)
 		} else if err.Error() == "EOF" {
 			msg = "the file is empty"
 		}
@@ -153,6 +155,58 @@ func (d *decoder) document(data []byte) (r *Recipe, ok bool) {
 	return r, root.Kind == yaml.MappingNode
 }
 
+// syntaxErrorLine finds the line of a YAML syntax error. yaml.v3's message
+// names the line of the parser's context mark — where the block holding the
+// problem began (counted from 0 for parser errors), line 2 for a bad
+// indentation on line 7 — and does not expose the problem mark. The
+// problem's line is the first line L such that the file cut after L fails
+// with the same error: a prefix that stops before the problem parses (or
+// fails differently, when the cut falls inside a multi-line quoted or flow
+// value), and every prefix that holds it fails the same way. The problem
+// is not before the context line, so the search gallops from there, then
+// bisects: a few parses of short prefixes for a mistake near its block,
+// about 20 in the worst case. When the search cannot place the error,
+// yamlLine (the line yaml named) is returned.
+func (d *decoder) syntaxErrorLine(full error, yamlLine int) int {
+	fails := func(n int) bool {
+		var doc yaml.Node
+		prefix := bytes.Join(d.lines[:n], []byte("\n"))
+		err := yaml.NewDecoder(bytes.NewReader(prefix)).Decode(&doc)
+		return err != nil && err.Error() == full.Error()
+	}
+	// Prefix lo does not hold the problem; prefix hi (the whole file) does.
+	lo, hi := max(0, min(yamlLine-2, len(d.lines)-1)), len(d.lines)
+	if !fails(hi) {
+		return yamlLine
+	}
+	for step := 1; lo+step < hi; step *= 2 {
+		if fails(lo + step) {
+			hi = lo + step
+			break
+		}
+		lo += step
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// firstCol is the column of the first character of line (1-based) that is
+// not a space, where a syntax error on that line is most likely seen.
+func (d *decoder) firstCol(line int) int {
+	if line < 1 || line > len(d.lines) {
+		return 1
+	}
+	l := d.lines[line-1]
+	return len(l) - len(bytes.TrimLeft(l, " ")) + 1
+}
+
 var flowExpansionRE = regexp.MustCompile(`[\[,]\s*\$\{\{`)
 
 // unquotedFlowExpansion finds the first line with an unquoted ${{ in a flow
@@ -195,6 +249,10 @@ func (d *decoder) mapping(n *yaml.Node, what string, fields map[string]func(k, v
 		seen[k.Value] = k
 		h, ok := fields[k.Value]
 		if !ok {
+			if d.errs.Full() { // only counted: skip the suggestion's cost
+				d.errs.count(d.pos(k), 1)
+				continue
+			}
 			d.errorf(k, "unknown key %q in %s%s; known keys: %s", k.Value, what, suggest(k.Value, known), strings.Join(known, ", "))
 			continue
 		}

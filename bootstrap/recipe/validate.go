@@ -35,7 +35,7 @@ func validate(r *Recipe, errs *ErrorList) {
 	}
 	for _, t := range r.Targets {
 		if _, ok := arch.Lookup(t.Value); !ok {
-			errs.errorf(t.Pos, "", "", "unknown target %q (see `bootstrap arch --list`)", t.Value)
+			errs.errorf(t.Pos, "", "", "unknown target %q%s", t.Value, knownTargets(t.Value))
 		}
 	}
 	validateHost(r.Host, errs)
@@ -111,7 +111,7 @@ func validateTargetEnv(r *Recipe, c *Component, errs *ErrorList) {
 	for _, te := range c.TargetEnv {
 		t, ok := arch.Lookup(te.Target.Value)
 		if !ok {
-			errs.errorf(te.Target.Pos, name, "", "target_env: unknown target %q (see `bootstrap arch --list`)", te.Target.Value)
+			errs.errorf(te.Target.Pos, name, "", "target_env: unknown target %q%s", te.Target.Value, knownTargets(te.Target.Value))
 			continue
 		}
 		if line, dup := seen[t.Name]; dup {
@@ -322,6 +322,17 @@ func checkCycles(r *Recipe, byName map[string]*Component, errs *ErrorList) {
 			visit(c)
 		}
 	}
+}
+
+// knownTargets ends an "unknown target" message: a suggestion when name is
+// close to a target's name, and the list of targets. (It used to point at
+// `bootstrap arch --list`, a flag that does not exist.)
+func knownTargets(name string) string {
+	var names []string
+	for _, t := range arch.Targets() {
+		names = append(names, t.Name)
+	}
+	return suggest(name, names) + "; known targets: " + strings.Join(names, ", ")
 }
 
 // Resolve makes a path from the recipe absolute, relative to the recipe's

@@ -54,7 +54,7 @@ func validatePerTarget(p PerTarget, field string, form *regexp.Regexp, which, co
 	}
 	for _, v := range p.ByTarget {
 		if _, ok := arch.Lookup(v.Name.Value); !ok {
-			errs.errorf(v.Name.Pos, comp, "", "%s: unknown target %q (see `bootstrap arch --list`)", field, v.Name.Value)
+			errs.errorf(v.Name.Pos, comp, "", "%s: unknown target %q%s", field, v.Name.Value, knownTargets(v.Name.Value))
 		}
 		if !form.MatchString(v.Value.Value) {
 			errs.errorf(v.Value.Pos, comp, "", "%s for %s %q is not %s", field, v.Name.Value, v.Value.Value, which)

@@ -110,7 +110,7 @@ func runValidate(_ context.Context, out, errOut io.Writer, paths []string) error
 		all = append(all, errs...)
 	}
 	if len(all) > 0 {
-		return &invalidError{n: len(all)}
+		return &invalidError{n: all.Count()}
 	}
 	return nil
 }

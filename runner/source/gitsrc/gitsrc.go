@@ -64,7 +64,7 @@ func New(opts Options) *Fetcher {
 }
 
 // pickTransport prefers the git command: go-git holds much of a pack in
-// memory while it indexes it (README, "Git sources").
+// memory while it indexes it (docs/how-it-works.md, "Git sources").
 func pickTransport(gitCmd string) gitTransport {
 	if gitCmd == "none" {
 		return goGitTransport{}
