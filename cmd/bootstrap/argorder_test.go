@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/porterkit/bootstrap/cmd/internal/cliargs"
 )
 
 // TestReorderArgs checks, on the real command tree, that flags after
@@ -61,8 +63,8 @@ func TestReorderArgs(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			in := append([]string{"bootstrap"}, strings.Fields(tt.in)...)
 			want := append([]string{"bootstrap"}, strings.Fields(tt.want)...)
-			if got := reorderArgs(newApp(), in); !reflect.DeepEqual(got, want) {
-				t.Errorf("reorderArgs(%q)\n got %q\nwant %q", in, got, want)
+			if got := cliargs.Reorder(newApp(), in); !reflect.DeepEqual(got, want) {
+				t.Errorf("Reorder(%q)\n got %q\nwant %q", in, got, want)
 			}
 		})
 	}
@@ -71,7 +73,7 @@ func TestReorderArgs(t *testing.T) {
 // TestReorderArgsKeepsInput: the caller's slice (os.Args) is not changed.
 func TestReorderArgsKeepsInput(t *testing.T) {
 	in := []string{"bootstrap", "doctor", "R", "--install"}
-	reorderArgs(newApp(), in)
+	cliargs.Reorder(newApp(), in)
 	if want := []string{"bootstrap", "doctor", "R", "--install"}; !reflect.DeepEqual(in, want) {
 		t.Errorf("input changed to %q", in)
 	}
@@ -82,6 +84,6 @@ func TestReorderArgsKeepsInput(t *testing.T) {
 func BenchmarkCLIArgs(b *testing.B) {
 	args := strings.Fields("bootstrap cache add-git DIR --url URL v1.10.2 --cache D")
 	for b.Loop() {
-		cliArgs(args)
+		cliargs.Reorder(newApp(), args)
 	}
 }

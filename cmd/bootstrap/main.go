@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/porterkit/bootstrap/cmd/internal/cliargs"
 	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/executor"
 )
@@ -29,7 +30,7 @@ func main() {
 	}
 	tuneGC()
 	ctx, stop := interruptible(context.Background())
-	err := newApp().RunContext(ctx, cliArgs(os.Args))
+	err := newApp().RunContext(ctx, cliargs.Reorder(newApp(), os.Args))
 	stop()
 	err = withSignal(ctx, err)
 	if err != nil {

@@ -1,4 +1,10 @@
-package main
+// Package cliargs puts a command line in the order urfave/cli v2 parses:
+// flags may follow operands, as with git, go and docker (`doctor RECIPE
+// --install`, `cache add-git DIR --url URL v1.10.2`), but v2 parses a
+// command's flags with the standard flag package, which stops at the first
+// operand. (urfave/cli v3 does this itself, but changes every command's
+// signature and the context type; one function here is the smaller step.)
+package cliargs
 
 import (
 	"strings"
@@ -6,27 +12,17 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// Flags may follow operands, as with git, go and docker: `doctor RECIPE
-// --install`, `cache add-git DIR --url URL v1.10.2`. urfave/cli v2 parses a
-// command's flags with the standard flag package, which stops at the first
-// operand, so the arguments are put in the order it expects before the app
-// runs. (urfave/cli v3 does this itself, but changes every command's
-// signature and the context type; one function here is the smaller step.)
-
 // completionFlag is the flag urfave/cli's shell completion appends last.
 const completionFlag = "--generate-bash-completion"
 
-// cliArgs is os.Args as newApp's commands expect them: see reorderArgs.
-func cliArgs(args []string) []string { return reorderArgs(newApp(), args) }
-
-// reorderArgs walks args (args[0] is the program) along app's command tree
+// Reorder walks args (args[0] is the program) along app's command tree
 // and returns them with every flag that comes after an operand moved, with
 // its value when the flag takes one, in front of the operands of its
 // command; a global flag written after a command moves in front of the
 // command. `--` ends the flags: it is kept, in front of the operands, and
 // what follows it is left as it is. `help CMD [SUB]` becomes
 // `CMD [SUB] --help`, so that it shows that command's help.
-func reorderArgs(app *cli.App, args []string) []string {
+func Reorder(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
 	}
