@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,8 +22,8 @@ type planCmdOptions struct {
 	JSON bool
 }
 
-// planJSONHelp documents `plan --json`; planJSON and planStepJSON are its
-// shape, and the tests decode it.
+// planJSONHelp documents `plan --json`; runner.PlanReport is its shape,
+// and the tests decode it.
 const planJSONHelp = `Each step is one of: done; stale (it ran, then something it depends on changed: WHY says what);
 pending (never tried, or waiting for a step that is not done); failed (its last try failed:
 exit status, when, and its log); running (a live run is at it: that run's pid and since when);
@@ -42,37 +41,6 @@ interrupted (its last try was stopped by a signal, or the run doing it was kille
                  "started": "RFC 3339", "ended": "RFC 3339 (absent while running or when killed)",
                  "log": "path", "exit": 2, "error": "...", "signal": "SIGINT|SIGTERM",
                  "detail": "the same line the table prints"}}]}`
-
-// planJSON is the output of `plan --json`.
-type planJSON struct {
-	WorkDir string         `json:"work_dir"`
-	Steps   []planStepJSON `json:"steps"`
-}
-
-// planStepJSON is one step of `plan --json`.
-type planStepJSON struct {
-	ID          string       `json:"id"`
-	Component   string       `json:"component"`
-	Kind        string       `json:"kind"`
-	State       string       `json:"state"`
-	Reasons     []string     `json:"reasons"`
-	LastSeconds *float64     `json:"last_seconds"`
-	CPUSeconds  *float64     `json:"cpu_seconds"`
-	Attempt     *attemptJSON `json:"attempt,omitempty"`
-}
-
-// attemptJSON is the last attempt at a step that has no checkpoint.
-type attemptJSON struct {
-	Outcome string    `json:"outcome"`
-	PID     int       `json:"pid"`
-	Started time.Time `json:"started"`
-	Ended   time.Time `json:"ended,omitzero"`
-	Log     string    `json:"log"`
-	Exit    int       `json:"exit"`
-	Error   string    `json:"error,omitempty"`
-	Signal  string    `json:"signal,omitempty"`
-	Detail  string    `json:"detail"`
-}
 
 func planCommand() *cli.Command {
 	return &cli.Command{
@@ -145,32 +113,12 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 		len(sts), counts[runner.Done], counts[runner.Stale], counts[runner.Pending], extra, workDir)
 }
 
-// printPlanJSON writes the plan as one indented JSON object.
+// printPlanJSON writes the plan as one indented JSON object
+// (runner.PlanReport, documented by planJSONHelp).
 func printPlanJSON(out io.Writer, workDir string, sts []*runner.Status) error {
-	doc := planJSON{WorkDir: workDir, Steps: make([]planStepJSON, 0, len(sts))}
-	for _, st := range sts {
-		s := planStepJSON{ID: st.Step.ID, Component: st.Step.Component, Kind: string(st.Step.Kind),
-			State: string(st.State), Reasons: []string{}}
-		if st.State != runner.Done {
-			s.Reasons = append(s.Reasons, st.Reasons...)
-		}
-		if cp := st.Checkpoint; cp != nil {
-			last := cp.Seconds
-			s.LastSeconds = &last
-			if cp.CPUSeconds > 0 {
-				cpu := cp.CPUSeconds
-				s.CPUSeconds = &cpu
-			}
-		}
-		if a := st.Attempt; a != nil {
-			s.Attempt = &attemptJSON{Outcome: string(a.Outcome), PID: a.PID, Started: a.Started, Ended: a.Ended,
-				Log: a.Log, Exit: a.Exit, Error: a.Error, Signal: a.Signal, Detail: st.Detail()}
-		}
-		doc.Steps = append(doc.Steps, s)
-	}
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(runner.Report(workDir, sts)); err != nil {
 		return fmt.Errorf("plan --json: %w", err)
 	}
 	return nil
