@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 )
@@ -83,3 +84,46 @@ func interruptedBy(ctx context.Context) string {
 	}
 	return ""
 }
+
+// SignalContext returns a context cancelled by the first SIGINT or SIGTERM,
+// with a *SignalError as its cause (main's only context), so that the run can say which
+// signal stopped it and which step it was at, and exit 128+signal. After
+// that first signal the default action is back: a second Ctrl-C kills at
+// once, whatever the run is still cleaning up. (signal.NotifyContext's cause
+// is only a string.)
+func SignalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			signal.Stop(sigs)
+			cancel(&SignalError{Signal: sig})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(nil)
+	}
+}
+
+// WithSignal makes a command that failed because a signal cancelled it
+// (a fetch, a download) say so and exit 128+signal, as a run does.
+func WithSignal(ctx context.Context, err error) error {
+	var sig *SignalError
+	if err == nil || errors.As(err, &sig) || !errors.As(context.Cause(ctx), &sig) {
+		return err
+	}
+	return fmt.Errorf("interrupted (%s): %w", SignalName(sig.Signal), &signalled{sig: sig, err: err})
+}
+
+// signalled is an error that a signal caused: errors.As finds both.
+type signalled struct {
+	sig *SignalError
+	err error
+}
+
+func (e *signalled) Error() string   { return e.err.Error() }
+func (e *signalled) Unwrap() []error { return []error{e.err, e.sig} }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/cmd/internal/cliargs"
 	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/state"
 	"github.com/porterkit/bootstrap/runner/workdir"
@@ -35,6 +36,7 @@ func exitCode(err error) int {
 		list     recipe.ErrorList
 		one      *recipe.Error
 		usage    *usageError
+		cliUsage *cliargs.UsageError
 		runUsage *runner.UsageError
 		native   *arch.NotNativeError
 		invalid  *invalidError
@@ -51,7 +53,7 @@ func exitCode(err error) int {
 		return exitFailed
 	case errors.As(err, &locked):
 		return exitLocked
-	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage),
+	case errors.As(err, &list), errors.As(err, &one), errors.As(err, &usage), errors.As(err, &cliUsage),
 		errors.As(err, &runUsage), errors.As(err, &native), errors.As(err, &invalid),
 		errors.As(err, &work): // not a work dir, or one that cannot be created or locked
 		return exitUsage

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"syscall"
 
@@ -29,10 +28,10 @@ func main() {
 		os.Exit(126)
 	}
 	tuneGC()
-	ctx, stop := interruptible(context.Background())
+	ctx, stop := runner.SignalContext(context.Background())
 	err := newApp().RunContext(ctx, cliargs.Reorder(newApp(), os.Args))
 	stop()
-	err = withSignal(ctx, err)
+	err = runner.WithSignal(ctx, err)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bootstrap:", err)
 		if errors.Is(err, syscall.ENOSPC) {
@@ -41,49 +40,6 @@ func main() {
 	}
 	os.Exit(exitCode(err))
 }
-
-// interruptible returns a context cancelled by the first SIGINT or SIGTERM,
-// with a *runner.SignalError as its cause, so that the run can say which
-// signal stopped it and which step it was at, and exit 128+signal. After
-// that first signal the default action is back: a second Ctrl-C kills at
-// once, whatever the run is still cleaning up. (signal.NotifyContext's cause
-// is only a string.)
-func interruptible(parent context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(parent)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		select {
-		case sig := <-sigs:
-			signal.Stop(sigs)
-			cancel(&runner.SignalError{Signal: sig})
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		cancel(nil)
-	}
-}
-
-// withSignal makes a command that failed because a signal cancelled it
-// (a fetch, a download) say so and exit 128+signal, as a run does.
-func withSignal(ctx context.Context, err error) error {
-	var sig *runner.SignalError
-	if err == nil || errors.As(err, &sig) || !errors.As(context.Cause(ctx), &sig) {
-		return err
-	}
-	return fmt.Errorf("interrupted (%s): %w", runner.SignalName(sig.Signal), &signalled{sig: sig, err: err})
-}
-
-// signalled is an error that a signal caused: errors.As finds both.
-type signalled struct {
-	sig *runner.SignalError
-	err error
-}
-
-func (e *signalled) Error() string   { return e.err.Error() }
-func (e *signalled) Unwrap() []error { return []error{e.err, e.sig} }
 
 // tuneGC makes the garbage collector run only under memory pressure: a
 // no-op rerun allocates a few tens of MB and exits, and collecting during

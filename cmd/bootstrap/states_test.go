@@ -297,9 +297,9 @@ func TestExitCodeOfSignals(t *testing.T) {
 			"interrupted (SIGTERM) while a:x, b:y were running; the next run restarts them"},
 		{"run, cancelled without a signal", &runner.InterruptedError{Cause: context.Canceled}, 1,
 			"interrupted (cancelled) between steps; the next run continues from there"},
-		{"fetch, SIGTERM", withSignal(byCause(&runner.SignalError{Signal: syscall.SIGTERM}), fetchErr), 143,
+		{"fetch, SIGTERM", runner.WithSignal(byCause(&runner.SignalError{Signal: syscall.SIGTERM}), fetchErr), 143,
 			"interrupted (SIGTERM): fetch go: context canceled"},
-		{"fetch, no signal", withSignal(byCause(context.Canceled), fetchErr), 1, "fetch go: context canceled"},
+		{"fetch, no signal", runner.WithSignal(byCause(context.Canceled), fetchErr), 1, "fetch go: context canceled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

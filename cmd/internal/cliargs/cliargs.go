@@ -1,4 +1,7 @@
-// Package cliargs puts a command line in the order urfave/cli v2 parses:
+// Package cliargs gives a urfave/cli v2 app the command-line conventions
+// of git and go: unknown commands and flags are one-line usage errors with
+// suggestions, `help CMD` is that command's help, and arguments are put in
+// the order urfave/cli v2 parses:
 // flags may follow operands, as with git, go and docker (`doctor RECIPE
 // --install`, `cache add-git DIR --url URL v1.10.2`), but v2 parses a
 // command's flags with the standard flag package, which stops at the first
@@ -7,6 +10,8 @@
 package cliargs
 
 import (
+	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -198,4 +203,135 @@ func helpArgs(app *cli.App, args []string) ([]string, bool) {
 		cmds = c.Subcommands
 	}
 	return append(path, "--help"), true
+}
+
+// UsageError is a command line that does not fit the app's commands: an
+// unknown command, flag or flag value.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Conventions gives app, and every command in it, what porters expect of a
+// command line: check (nil for none) runs before each command to refuse
+// flag combinations; a bad flag is one line, not the command's help on
+// stdout; a command made of subcommands refuses one that does not exist
+// instead of printing its help and exiting 0. Every such error is a
+// *UsageError.
+func Conventions(app *cli.App, check func(*cli.Context) error) {
+	if check == nil {
+		check = func(*cli.Context) error { return nil }
+	}
+	app.OnUsageError = usageErr("")
+	conventions(app.Commands, "", check)
+}
+
+// conventions adds to every command, recursively, what porters expect of
+// all of them: flag combinations checked by check before the command runs; a bad flag is one line on stderr, not the command's help on
+// stdout; and, for a command made of subcommands, an error for a
+// subcommand that does not exist instead of its help and exit 0. parent is
+// the command line above cmds ("patch ").
+func conventions(cmds []*cli.Command, parent string, check func(*cli.Context) error) {
+	for _, cmd := range cmds {
+		cmd.OnUsageError = usageErr(parent + cmd.Name)
+		// `bootstrap help CMD` is enough (see helpArgs); urfave/cli would
+		// otherwise add a help subcommand to every command, offered by
+		// completion and shadowing an operand named help.
+		cmd.HideHelpCommand = true
+		before := cmd.Before
+		cmd.Before = func(c *cli.Context) error {
+			if err := check(c); err != nil {
+				return err
+			}
+			if before != nil {
+				return before(c)
+			}
+			return nil
+		}
+		if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+			name, subs := cmd.Name, cmd.Subcommands
+			cmd.Action = func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return UnknownCommand(name+" ", subs, c.Args().Slice())
+				}
+				return cli.ShowSubcommandHelp(c)
+			}
+		}
+		conventions(cmd.Subcommands, parent+cmd.Name+" ", check)
+	}
+}
+
+// usageErr turns urfave/cli's flag parsing errors (unknown flag, bad
+// value) for command name into a *UsageError that says where the
+// flags are listed.
+func usageErr(name string) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		if name == "" {
+			return &UsageError{Msg: fmt.Sprintf("%v; see bootstrap --help", err)}
+		}
+		return &UsageError{Msg: fmt.Sprintf("%s: %v; see bootstrap %s --help", name, err, name)}
+	}
+}
+
+// UnknownCommand is the usage error for args that do not start with one of
+// cmds; parent is the command they follow ("cache "), suggesting the
+// closest names.
+func UnknownCommand(parent string, cmds []*cli.Command, args []string) error {
+	name := args[0]
+	if name == "help" && len(args) > 1 {
+		return &UsageError{Msg: fmt.Sprintf("no help for %q: no such command; see bootstrap --help", strings.Join(args[1:], " "))}
+	}
+	msg := fmt.Sprintf("unknown command %q; see bootstrap %s--help", parent+name, parent)
+	if close := closest(name, cmds); len(close) > 0 {
+		msg += " (did you mean " + strings.Join(close, " or ") + "?)"
+	}
+	return &UsageError{msg}
+}
+
+// closest returns the visible command names that name is a prefix of or
+// within two edits of, best first.
+func closest(name string, cmds []*cli.Command) []string {
+	type cand struct {
+		name string
+		d    int
+	}
+	var cs []cand
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		d := editDistance(name, c.Name)
+		if strings.HasPrefix(c.Name, name) {
+			d = 0
+		}
+		if d <= 2 {
+			cs = append(cs, cand{c.Name, d})
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
