@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/doctor"
 )
 
@@ -32,9 +32,9 @@ type doctorOptions struct {
 	Rootfs string
 }
 
-// errChecksFailed is returned by runDoctor and by run's preflight when the
-// host lacks something; it exits 2.
-var errChecksFailed = errors.New("host checks failed")
+// errChecksFailed is wrapped by the errors of runDoctor and of a run's
+// host checks when the host lacks something; it exits 2.
+var errChecksFailed = runner.ErrHostChecks
 
 func doctorCommand() *cli.Command {
 	return &cli.Command{

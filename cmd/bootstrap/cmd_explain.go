@@ -9,7 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/state"
+	"github.com/porterkit/bootstrap/runner/executor"
 )
 
 func explainCommand() *cli.Command {
@@ -30,22 +30,16 @@ func explainCommand() *cli.Command {
 
 // runExplain prints a step's state and every input that changed since its
 // checkpoint; a changed command is shown as a line diff.
-func runExplain(_ context.Context, o planOptions, out io.Writer, path, step string) error {
-	p, s, err := loadPlanStep(path, o, step)
+func runExplain(ctx context.Context, o planOptions, out io.Writer, path, step string) error {
+	s, err := o.open(ctx, path)
 	if err != nil {
 		return err
 	}
-	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
+	st, err := s.Status(step)
 	if err != nil {
 		return err
 	}
-	var st *runner.Status
-	for _, x := range sts {
-		if x.Step == s {
-			st = x
-		}
-	}
-	fmt.Fprintf(out, "%s: %s\n", s.ID, st.State)
+	fmt.Fprintf(out, "%s: %s\n", st.Step.ID, st.State)
 	if st.Checkpoint != nil {
 		cpu := ""
 		if st.Checkpoint.CPUSeconds > 0 {
@@ -63,7 +57,7 @@ func runExplain(_ context.Context, o planOptions, out io.Writer, path, step stri
 			for _, l := range lineDiff(c.Old, c.New) {
 				fmt.Fprintf(out, "  %s\n", l)
 			}
-		case c.Key == "rootfs.packages":
+		case c.Key == executor.InputRootfsPackages:
 			// Hundreds of lines: only the packages that differ.
 			for _, l := range runner.PackageChanges(c.Old, c.New) {
 				fmt.Fprintf(out, "  %s\n", l)
