@@ -54,6 +54,9 @@ type Session struct {
 	// ready is false when the plan was compiled with the placeholder of
 	// a root file system that is not built yet.
 	ready bool
+	// place is the executor of an emulated run, opened by the first Run
+	// that needs it (nil on the host, whose executor needs no opening).
+	place executor.Executor
 }
 
 // Open loads and compiles the recipe. With emulation the plan's
@@ -168,10 +171,16 @@ func (s *Session) Status(id string) (*Status, error) {
 	return nil, fmt.Errorf("step %s: no status", id)
 }
 
-// Close releases the session. Run closes its executor itself; nothing
-// else is held between calls, so Close only exists for the callers'
-// symmetry with Open.
-func (s *Session) Close() error { return nil }
+// Close releases what the session opened: the executor of an emulated
+// run. Nothing else is held between calls.
+func (s *Session) Close() error {
+	if s.place == nil {
+		return nil
+	}
+	err := s.place.Close()
+	s.place = nil
+	return err
+}
 
 // CacheDir is the cache dir flag, or $XDG_CACHE_HOME/bootstrap, or
 // ~/.cache/bootstrap, made absolute.

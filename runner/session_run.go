@@ -66,13 +66,12 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		}
 		checked = true
 	}
-	var place executor.Executor
-	if s.cfg.Executor.Emulating() && !o.DryRun {
-		if place, err = s.openExecutor(ctx, o.Out); err != nil {
+	if s.cfg.Executor.Emulating() && !o.DryRun && s.place == nil {
+		if s.place, err = s.openExecutor(ctx, o.Out); err != nil {
 			return nil, err
 		}
-		defer place.Close()
 	}
+	place := s.place
 	var started time.Time
 	opts := Options{
 		Selection: o.Selection, Jobs: s.cfg.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun, Verbose: o.Verbose,
@@ -107,7 +106,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	return sum, err
 }
 
-// openExecutor opens the run's place; when the tree had to be built, the
+// openExecutor opens the run's place, which Close closes; when the tree had to be built, the
 // plan is compiled again with its package set (the only second compile,
 // and only then).
 func (s *Session) openExecutor(ctx context.Context, out io.Writer) (executor.Executor, error) {
