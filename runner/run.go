@@ -48,6 +48,11 @@ type Options struct {
 	// official one and returns a record of the result (stored in the
 	// checkpoint), or an error listing what differs.
 	Verify func(ctx context.Context, v *plan.Verification, log io.Writer) (any, error)
+	// Prepare, when set, is called once, under the lock, before the first
+	// step starts and only when some step is to run (never in a dry run):
+	// the checks and descriptions a run needs cost nothing when there is
+	// nothing to do. An error from it stops the run before any work.
+	Prepare func(ctx context.Context, toRun []*plan.Step) error
 }
 
 // Summary is what a run did.
@@ -123,6 +128,11 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 			opts.Printer.Printf("%s", progress.NothingToRun(sum.Total, sum.Selected))
 		}
 		return sum, nil
+	}
+	if opts.Prepare != nil && len(toRun) > 0 {
+		if err := opts.Prepare(ctx, toRun); err != nil {
+			return nil, err
+		}
 	}
 	opts.Printer.Start(sum.Total, sum.Selected, len(toRun))
 	defer opts.Printer.Close()

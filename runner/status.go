@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/state"
 )
 
@@ -270,7 +271,7 @@ func (c Change) Reason() string {
 		return fmt.Sprintf("%s changed: %q → %q", what, short(c.Old), short(c.New))
 	case strings.HasPrefix(c.Key, "source"):
 		return fmt.Sprintf("%s changed: %s → %s", what, short(c.Old), short(c.New))
-	case c.Key == "rootfs.packages":
+	case c.Key == executor.InputRootfsPackages:
 		return fmt.Sprintf("%s changed: %s", what, short(strings.Join(PackageChanges(c.Old, c.New), ", ")))
 	}
 	return what + " changed"
@@ -323,9 +324,9 @@ func describeKey(k string) string {
 		return "upstream step " + strings.TrimPrefix(k, "after ")
 	case k == "format":
 		return "bootstrap's signature format"
-	case k == "rootfs.packages":
+	case k == executor.InputRootfsPackages:
 		return "root file system packages"
-	case k == "executor":
+	case k == executor.InputExecutor:
 		return "where the step runs"
 	}
 	return k

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -51,36 +50,8 @@ func runArch(_ context.Context, opts archOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t := h.Target
-	uname := h.UnameM
-	if h.Linux32 {
-		uname += " (linux32 personality)"
-	}
-	userland := "unknown (from uname -m)"
-	if h.Userland.Path != "" {
-		userland = fmt.Sprintf("%s (%s)", h.Userland, h.Userland.Path)
-	}
-	rows := [][2]string{
-		{"target", t.Name},
-		{"uname -m", uname},
-		{"kernel", fmt.Sprintf("%s, %d-bit", h.Kernel, h.KernelBits)},
-		{"userland", userland},
-		{"cpu", cpuLine(h.CPU)},
-	}
-	g := h.Go(opts.GoVersion)
-	for _, kv := range g.Env() {
-		name, val, _ := strings.Cut(kv, "=")
-		rows = append(rows, [2]string{name, val})
-	}
-	rows = append(rows,
-		[2]string{"debian", t.DebArch},
-		[2]string{"triplet", t.Triplet},
-		[2]string{"platform", t.Platform},
-		[2]string{"qemu", t.QEMU},
-		[2]string{"first Go", t.FirstGo},
-	)
-	for _, r := range rows {
-		if _, err := fmt.Fprintf(out, "%-10s %s\n", r[0], r[1]); err != nil {
+	for _, r := range h.Describe(opts.GoVersion) {
+		if _, err := fmt.Fprintf(out, "%-10s %s\n", r.Label, r.Value); err != nil {
 			return err
 		}
 	}
@@ -90,28 +61,4 @@ func runArch(_ context.Context, opts archOptions, out io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// cpuLine summarises what /proc/cpuinfo contributed.
-func cpuLine(c arch.CPU) string {
-	var parts []string
-	if c.Model != "" {
-		parts = append(parts, c.Model)
-	}
-	if c.ARMLevel > 0 {
-		parts = append(parts, fmt.Sprintf("ARM architecture %d", c.ARMLevel))
-		if c.Features {
-			parts = append(parts, fmt.Sprintf("vfp=%v neon=%v", c.VFP, c.NEON))
-		}
-	}
-	if c.X86 {
-		parts = append(parts, fmt.Sprintf("sse2=%v", c.SSE2))
-	}
-	if c.POWER > 0 {
-		parts = append(parts, fmt.Sprintf("POWER%d", c.POWER))
-	}
-	if len(parts) == 0 {
-		return "unknown"
-	}
-	return strings.Join(parts, ", ")
 }

@@ -4,12 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/state"
 )
 
 func explainCommand() *cli.Command {
@@ -30,22 +26,16 @@ func explainCommand() *cli.Command {
 
 // runExplain prints a step's state and every input that changed since its
 // checkpoint; a changed command is shown as a line diff.
-func runExplain(_ context.Context, o planOptions, out io.Writer, path, step string) error {
-	p, s, err := loadPlanStep(path, o, step)
+func runExplain(ctx context.Context, o planOptions, out io.Writer, path, step string) error {
+	s, err := o.open(ctx, path)
 	if err != nil {
 		return err
 	}
-	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
+	st, err := s.Status(step)
 	if err != nil {
 		return err
 	}
-	var st *runner.Status
-	for _, x := range sts {
-		if x.Step == s {
-			st = x
-		}
-	}
-	fmt.Fprintf(out, "%s: %s\n", s.ID, st.State)
+	fmt.Fprintf(out, "%s: %s\n", st.Step.ID, st.State)
 	if st.Checkpoint != nil {
 		cpu := ""
 		if st.Checkpoint.CPUSeconds > 0 {
@@ -58,61 +48,9 @@ func runExplain(_ context.Context, o planOptions, out io.Writer, path, step stri
 	}
 	for _, c := range st.Changes {
 		fmt.Fprintf(out, "\n%s:\n", c.Key)
-		switch {
-		case c.Key == "script" && !c.Added && !c.Removed:
-			for _, l := range lineDiff(c.Old, c.New) {
-				fmt.Fprintf(out, "  %s\n", l)
-			}
-		case c.Key == "rootfs.packages":
-			// Hundreds of lines: only the packages that differ.
-			for _, l := range runner.PackageChanges(c.Old, c.New) {
-				fmt.Fprintf(out, "  %s\n", l)
-			}
-		default:
-			if !c.Added {
-				fmt.Fprintf(out, "  was: %s\n", indent(c.Old))
-			}
-			if !c.Removed {
-				fmt.Fprintf(out, "  now: %s\n", indent(c.New))
-			}
+		for _, l := range c.Lines() {
+			fmt.Fprintf(out, "  %s\n", l)
 		}
 	}
 	return nil
-}
-
-func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n       ") }
-
-// lineDiff is a minimal line diff (longest common subsequence), enough to
-// show which lines of a script changed.
-func lineDiff(a, b string) []string {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out []string
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			out = append(out, "  "+x[i])
-			i, j = i+1, j+1
-		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
-			out = append(out, "- "+x[i])
-			i++
-		default:
-			out = append(out, "+ "+y[j])
-			j++
-		}
-	}
-	return out
 }

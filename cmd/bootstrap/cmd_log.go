@@ -16,7 +16,7 @@ func logCommand() *cli.Command {
 		Name:      "log",
 		Usage:     "print a step's log",
 		ArgsUsage: "RECIPE STEP",
-		Flags:     planCacheFlags(),
+		Flags:     workDirFlags(),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 2, 2, "RECIPE STEP")
 			if err != nil {
@@ -29,11 +29,15 @@ func logCommand() *cli.Command {
 
 // runLog copies the step's log to out. A step that never ran is an error
 // saying so.
-func runLog(_ context.Context, o planOptions, out io.Writer, path, step string) error {
-	p, _, err := loadPlanStep(path, o, step)
+func runLog(ctx context.Context, o planOptions, out io.Writer, path, step string) error {
+	s, err := o.open(ctx, path)
 	if err != nil {
 		return err
 	}
+	if _, err := s.Step(step); err != nil {
+		return err
+	}
+	p := s.Plan()
 	f, err := os.Open(runner.LogPath(p.WorkDir, step))
 	if os.IsNotExist(err) {
 		return fmt.Errorf("step %s has no log: it has not run in %s", step, p.WorkDir)

@@ -28,7 +28,7 @@ func recordCommand() *cli.Command {
 		ArgsUsage: "RECIPE",
 		Description: "The record is an in-toto Statement with an SLSA provenance v1 predicate: what was built,\n" +
 			"from which sources and patches, on which host, by which bootstrap, and how each step ended.",
-		Flags: append(planCacheFlags(), &cli.BoolFlag{Name: "json", Usage: "print the record itself"}),
+		Flags: append(workDirFlags(), &cli.BoolFlag{Name: "json", Usage: "print the record itself"}),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "RECIPE")
 			if err != nil {

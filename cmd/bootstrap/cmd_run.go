@@ -7,17 +7,11 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/progress"
-	"github.com/porterkit/bootstrap/runner/source"
-	"github.com/porterkit/bootstrap/runner/state"
-	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
 // runOptions are the flags of `bootstrap run`.
@@ -78,89 +72,27 @@ func runCommand() *cli.Command {
 // runRun runs a recipe and reports a failure's log tail on errOut. It
 // returns the run's error for main to map to an exit code.
 func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path string) error {
-	p, host, err := loadPlanHost(path, o.planOptions, true)
+	cfg := o.planOptions.config(path)
+	cfg.Sources, cfg.Native = o.SourceConfig, true
+	s, err := runner.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if !o.SkipDoctor && !o.DryRun {
-		if err := preflight(ctx, p, host, o.emulateOptions, out); err != nil {
-			return err
-		}
-	}
-	var place executor.Executor
-	if o.emulating() && !o.DryRun {
-		// The root file system's layer lives in the work dir and may be
-		// reset: make sure it is a work dir first.
-		if err := workdir.Prepare(p.WorkDir, p.Recipe.Name.Value, p.Target, sayTo(out)); err != nil {
-			return err
-		}
-		x, err := o.prepare(ctx, p, host, o.Offline, out)
-		if err != nil {
-			return err
-		}
-		if p, err = recompile(p, o.planOptions, host, x.Inputs()); err != nil {
-			return err
-		}
-		place = x
-	}
-	sources, err := o.sourceOptions.set(nil) // the step display already shows fetches
-	if err != nil {
-		return err
-	}
-	if o.Offline && !o.DryRun {
-		if err := checkPendingOffline(ctx, p, o.Selection, sources); err != nil {
-			return err
-		}
-	}
-	pr := progress.Choose(out, progress.Options{Plain: o.Plain, Verbose: o.Verbose, Quiet: o.Quiet}, os.Getenv)
-	opts := runner.Options{
-		Selection: o.Selection, Jobs: o.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun,
-		Printer: pr, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
-		Executor: place,
-		Verify:   o.sourceOptions.verifier(sources),
-	}
+	defer s.Close()
+	ro := runner.RunOptions{Selection: o.Selection, KeepGoing: o.KeepGoing, DryRun: o.DryRun, SkipDoctor: o.SkipDoctor,
+		Printer: progress.Choose(out, progress.Options{Plain: o.Plain, Verbose: o.Verbose, Quiet: o.Quiet}, os.Getenv), Out: out, ErrOut: errOut}
 	if o.Verbose {
-		opts.Verbose = out
+		ro.Verbose = out
 	}
-	started := time.Now()
-	sum, err := runner.Run(ctx, p, opts)
-	cache, _ := cacheDir(o.Cache)
-	// The record is written whatever the outcome, even after Ctrl-C.
-	if rerr := writeRecord(context.WithoutCancel(ctx), p, o, place, cache, started, sum, err); rerr != nil {
-		fmt.Fprintln(errOut, "bootstrap:", rerr)
-		if err == nil {
-			err = rerr
-		}
-	}
+	sum, err := s.Run(ctx, ro)
 	var failed *runner.FailedError
 	if errors.As(err, &failed) {
 		reportFailures(errOut, failed)
 	}
 	if err == nil && !o.DryRun && len(sum.Ran) > 0 {
-		fmt.Fprintf(out, "ran %d of %d steps; work dir %s\n", len(sum.Ran), sum.Total, p.WorkDir)
+		fmt.Fprintf(out, "ran %d of %d steps; work dir %s\n", len(sum.Ran), sum.Total, s.Plan().WorkDir)
 	}
 	return err
-}
-
-// checkPendingOffline checks the sources of the selected fetch steps that
-// are not done yet; done ones are in the cache already and are not read
-// again, and those of steps outside --to/--from/--only are not needed.
-func checkPendingOffline(ctx context.Context, p *plan.Plan, sel runner.Selection, sources source.Set) error {
-	selected, err := sel.Selected(p)
-	if err != nil {
-		return err
-	}
-	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
-	if err != nil {
-		return err
-	}
-	var pending []*plan.Step
-	for _, st := range sts {
-		if (st.Step.Kind == plan.KindFetch || st.Step.Kind == plan.KindVerify) && st.State != runner.Done && selected[st.Step.ID] {
-			pending = append(pending, st.Step)
-		}
-	}
-	return checkOffline(ctx, pending, sources)
 }
 
 // reportFailures prints the tail of each failed step's log; main then

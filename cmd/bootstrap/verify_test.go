@@ -184,9 +184,16 @@ func TestVerifyToolchain(t *testing.T) {
 		if r.code != 0 || len(started(r.stdout)) != 0 {
 			t.Errorf("rerun: exit %d, started %v\n%s%s", r.code, started(r.stdout), r.stdout, r.stderr)
 		}
+		// Nothing ran: the record of the run that did stays as it is.
+		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "ran"`)
+		r = bsEnv(t, dir, append(env, "GOPROXY=off"), "run", "--offline", "--force", "go:verify", "verify.yaml")
+		if got := started(r.stdout); r.code != 0 || len(got) != 1 {
+			t.Errorf("forced verify: exit %d, started %v\n%s%s", r.code, got, r.stdout, r.stderr)
+		}
 		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "done earlier"`)
 		r = bsEnv(t, dir, nil, "record", "verify.yaml")
-		if r.code != 0 || !regexp.MustCompile(`go:verify\s+done earlier\s+\S+s\s+exit 0\s+bit-identical`).MatchString(r.stdout) {
+		if r.code != 0 || !regexp.MustCompile(`go:make\s+done earlier\s+\S+s\s+exit 0`).MatchString(r.stdout) ||
+			!regexp.MustCompile(`go:verify\s+ran\s+\S+s\s+exit 0\s+bit-identical`).MatchString(r.stdout) {
 			t.Errorf("record: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})

@@ -88,11 +88,11 @@ func (c *Chroot) Name() string {
 // not change what runs.
 func (c *Chroot) Inputs() map[string]string {
 	in := map[string]string{
-		"executor":        "chroot",
-		"rootfs.packages": c.Rootfs.Identity(),
+		InputExecutor:       "chroot",
+		InputRootfsPackages: c.Rootfs.Identity(),
 	}
 	if c.Linux32 {
-		in["executor"] = "chroot linux32"
+		in[InputExecutor] = "chroot linux32"
 	}
 	return in
 }

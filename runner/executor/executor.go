@@ -21,7 +21,18 @@ import (
 	"context"
 
 	"github.com/porterkit/bootstrap/runner/execstep"
+	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/require"
+)
+
+// The keys an executor adds to the signature inputs of the steps it runs,
+// spelled once: status and explain name and diff them.
+const (
+	// InputExecutor says where a step runs ("chroot", "chroot linux32").
+	InputExecutor = "executor"
+	// InputRootfsPackages is a root file system's package list, one
+	// "name:arch version" line per package.
+	InputRootfsPackages = "rootfs.packages"
 )
 
 // Executor runs commands in one place.
@@ -42,6 +53,11 @@ type Executor interface {
 	LookPath(ctx context.Context, name string, env []string) (string, error)
 	// ReadFile reads a file as that place sees it.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
+	// Facts describe the place for the provenance record, beside the
+	// host's own facts; nil for the host.
+	Facts() []provenance.ResourceDescriptor
+	// Close releases what Open set up; the place is unusable after it.
+	Close() error
 }
 
 // Host runs commands directly on this machine.
@@ -55,6 +71,13 @@ func (Host) Name() string { return "host" }
 
 // Inputs implements Executor: the host adds nothing.
 func (Host) Inputs() map[string]string { return nil }
+
+// Facts implements Executor: provenance.HostFacts already describes the
+// host.
+func (Host) Facts() []provenance.ResourceDescriptor { return nil }
+
+// Close implements Executor: the host has nothing to release.
+func (Host) Close() error { return nil }
 
 // Run implements Executor.
 func (Host) Run(ctx context.Context, c execstep.Command) error { return execstep.Run(ctx, c) }
