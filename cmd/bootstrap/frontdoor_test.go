@@ -57,7 +57,7 @@ func TestFlagsPerCommand(t *testing.T) {
 // run's provenance record as it was, and a run that does work replaces it.
 func TestNoopRerunKeepsTheRecord(t *testing.T) {
 	dir := copyFixture(t, "chain")
-	record := filepath.Join(dir, ".bootstrap/chain/provenance.json")
+	record := filepath.Join(hostWork(dir, "chain"), "provenance.json")
 	if r := bs(t, dir, "run", "chain.yaml"); r.code != 0 {
 		t.Fatalf("first run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
