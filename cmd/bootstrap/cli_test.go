@@ -183,6 +183,7 @@ func TestFlagMisuse(t *testing.T) {
 		{[]string{"run", "chain.yaml", "--to", "nosuch"}, `--to: no step or component "nosuch"`},
 		{[]string{"run", "chain.yaml", "--quiet", "-v"}, "--quiet and --verbose contradict each other"},
 		{[]string{"-q", "run", "chain.yaml", "--dry-run"}, "--quiet and --dry-run contradict each other"},
+		{[]string{"cache", "add-git", "repo"}, "cache add-git: --url URL is required"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

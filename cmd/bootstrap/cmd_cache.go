@@ -44,12 +44,17 @@ func cacheCommand() *cli.Command {
 				"fork, so a fork that keeps upstream's tags serves for upstream's URL.",
 			Flags: []cli.Flag{
 				cacheFlag(),
-				&cli.StringFlag{Name: "url", Required: true, Usage: "the repository `URL` the recipes name (git: URL)"},
+				&cli.StringFlag{Name: "url", Usage: "the repository `URL` the recipes name (git: URL)"},
 			},
 			Action: func(c *cli.Context) error {
-				a, err := args(c, 1, -1, "DIR [COMMIT|TAG|BRANCH...]")
+				a, err := args(c, 1, -1, "--url URL DIR [COMMIT|TAG|BRANCH...]")
 				if err != nil {
 					return err
+				}
+				if c.String("url") == "" {
+					// Checked here, not with Required: urfave/cli would
+					// print the whole help instead of one line.
+					return &usageError{"cache add-git: --url URL is required: the repository URL the recipes name (git: URL)"}
 				}
 				return runCacheAddGit(c.Context, c.String("cache"), c.App.Writer, c.String("url"), a[0], a[1:])
 			},
