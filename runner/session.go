@@ -82,9 +82,10 @@ func Open(_ context.Context, cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("detect host: %w", err)
 	}
 	emulating := cfg.Executor.Emulating()
-	if emulating && cfg.Target == "" && len(r.Targets) == 1 {
-		// A one-target recipe (power8.yaml) under --emulate means that
-		// target.
+	if cfg.Target == "" && len(r.Targets) == 1 {
+		// A one-target recipe (power8.yaml) means that target: under
+		// --emulate it is built, and elsewhere log, record and plan find
+		// its work dir, and run says how to build it here.
 		cfg.Target = r.Targets[0].Value
 	}
 	if cfg.WorkDir == "" {

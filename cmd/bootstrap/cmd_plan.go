@@ -12,7 +12,6 @@ import (
 
 	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/progress"
-	"github.com/porterkit/bootstrap/runner/state"
 )
 
 // planCmdOptions are the flags of `bootstrap plan`.
@@ -61,12 +60,18 @@ func planCommand() *cli.Command {
 
 // runPlan prints one line per step, or the plan as JSON. It returns recipe
 // and checkpoint errors.
-func runPlan(_ context.Context, o planCmdOptions, out io.Writer, path string) error {
-	p, err := loadPlan(path, o.planOptions)
+func runPlan(ctx context.Context, o planCmdOptions, out io.Writer, path string) error {
+	// Native as for run: a plan of steps that run would refuse to start
+	// is no plan.
+	cfg := o.config(path)
+	cfg.Native = true
+	s, err := runner.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	sts, err := runner.Statuses(p, state.Open(p.WorkDir))
+	defer s.Close()
+	p := s.Plan()
+	sts, err := s.Statuses()
 	if err != nil {
 		return err
 	}

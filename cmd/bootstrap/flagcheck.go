@@ -4,15 +4,14 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/porterkit/bootstrap/bootstrap/arch"
 )
 
 // checkFlags refuses flag values and combinations that would otherwise be
 // ignored or do something the help does not say, for any command that has
 // the flags: it runs as every command's Before hook (see conventions), so
-// the command files need not repeat it. It returns a *usageError (exit 2)
-// or the *arch.NotNativeError run returns for the same target.
+// the command files need not repeat it. It returns a *usageError (exit 2).
+// (A target this host cannot build without --emulate is refused by the
+// session that run and plan open, with one message for both.)
 func checkFlags(c *cli.Context) error {
 	if c.IsSet("jobs") && c.Int("jobs") < 1 {
 		return &usageError{fmt.Sprintf("-j/--jobs is the number of build steps run at once: 1 or more (got %d)", c.Int("jobs"))}
@@ -30,25 +29,5 @@ func checkFlags(c *cli.Context) error {
 			}
 		}
 	}
-	if c.Command.Name == "plan" && c.String("target") != "" && !c.Bool("emulate") {
-		// run refuses a target this host cannot build natively; a plan
-		// for it would list steps that run then refuses to start.
-		return checkNative(c.String("target"))
-	}
 	return nil
-}
-
-// checkNative returns the error run gives for target on this host, or nil
-// when the host builds it (or it is not a known target: compiling the
-// recipe then says which targets it has).
-func checkNative(target string) error {
-	t, ok := arch.Lookup(target)
-	if !ok {
-		return nil
-	}
-	host, err := arch.DetectHost()
-	if err != nil {
-		return fmt.Errorf("detect host: %w", err)
-	}
-	return host.CanBuild(t)
 }
