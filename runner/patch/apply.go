@@ -106,6 +106,9 @@ func applyEntry(root *os.Root, e Entry, fuzz int) (*PatchRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read patch: %w", err)
 	}
+	if err := checkHeaders(e, data); err != nil {
+		return nil, err
+	}
 	pp, err := parsePatch(e.File, data)
 	if err != nil {
 		return nil, err

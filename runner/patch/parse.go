@@ -309,3 +309,25 @@ func gitHeaderName(s string) string {
 	}
 	return s
 }
+
+// scanContextDiff finds the first header of a context diff ("*** old",
+// "--- new", then a line of 15 stars), which go-gitdiff does not read:
+// it takes the whole diff for text around a patch, so a context diff would
+// otherwise apply as nothing at all. The names are read as GNU patch
+// reads them.
+func scanContextDiff(data []byte) (headerNames, bool) {
+	lines := strings.SplitAfter(string(data), "\n")
+	for i := 0; i+2 < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "*** ") && strings.HasPrefix(lines[i+1], "--- ") &&
+			strings.HasPrefix(lines[i+2], "***************") {
+			var h headerNames
+			h.add(rawName(lines[i][4:]), i+1, "*** line", 0)
+			h.add(rawName(lines[i+1][4:]), i+2, "--- line", 0)
+			if len(h.seen) == 0 {
+				h.seen = []seenName{{line: i + 1}}
+			}
+			return h, true
+		}
+	}
+	return headerNames{}, false
+}
