@@ -52,6 +52,8 @@ var escapeCases = []escapeCase{
 	// -p2 strips the ".." away: what is left is inside, as for GNU patch and git.
 	{file: "strip-removes-dotdot", strip: 2, want: map[string]string{"escaped2": "escaped line\n"}, gnu: "apply", git: "apply"},
 	{file: "absolute", strip: 0, line: 2, name: "/tmp/escaped3", why: "is absolute", gnu: "refuse", git: "refuse"},
+	// -p1 makes an absolute name relative: tmp/escaped3, in the tree.
+	{file: "absolute", strip: 1, want: map[string]string{"tmp/escaped3": "escaped line\n"}, gnu: "apply", git: "apply"},
 	{file: "context-dotdot", strip: 1, line: 1, name: "a/../escaped2", why: "*** line", gnu: "refuse"},
 	{file: "context-clean", strip: 1, line: 1, why: "context diff", gnu: "apply"},
 	{file: "binary-dotdot", strip: 1, line: 1, name: "a/../x.bin", why: "diff --git line", git: "refuse"},
