@@ -11,6 +11,10 @@
 // reverse applies is reported as already applied. A patch is applied to
 // the tree only once all its files have applied (each file through a
 // temporary file and a rename); nothing is ever written outside the tree.
+// A patch that would reach outside it is refused as a whole (see
+// EscapeError): a header name that is absolute or has a ".." component,
+// on any header line, a symlink whose target leads out of the tree, or a
+// file reached through one.
 package patch
 
 import (

@@ -67,6 +67,8 @@ var escapeCases = []escapeCase{
 	{file: "symlink-via-patch-link", strip: 1, line: 9, name: "l", why: "through the symlink d/up -> .."},
 	{file: "symlink-loop", strip: 1, line: 1, name: "l", why: "too many levels of symbolic links"},
 	{file: "symlink-retarget", strip: 1, line: 1, name: "l", why: `"/etc/passwd"`},
+	// Deleting a symlink that leads out (from the source's archive) is fine.
+	{file: "symlink-delete-escaping", strip: 1, want: map[string]string{"escape": ""}, gnu: "apply", git: "apply"},
 	{file: "symlink-sub-inside", strip: 1, want: map[string]string{"sub/l": "-> ../a.txt"}},
 	{file: "through-tree-link", strip: 1, line: 1, name: "escape/pwned", why: "reaching it leads out of the source tree: \"..\" climbs above the top of the tree (through the symlink escape -> ../outside)"},
 	{file: "through-inside-link", strip: 1, want: map[string]string{"d/new.txt": "new\n"}},
