@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -177,5 +178,35 @@ func TestEscapesAgainstGNUAndGit(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEscapeInSeries checks a quilt series line's own -pN: the name is
+// checked after the series' strip level, and the error names the patch
+// the series lists.
+func TestEscapeInSeries(t *testing.T) {
+	dir := t.TempDir()
+	tree := makeEscapeTree(t, dir)
+	data, err := os.ReadFile(filepath.Join("testdata", "escape", "strip-leaves-dotdot.patch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, map[string]string{
+		"patches/series": "ok.patch\nesc.patch -p2\n", "patches/esc.patch": string(data),
+		"patches/ok.patch": "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+ONE\n",
+	})
+	before, _ := readTree(t, tree)
+	rec, err := Apply(context.Background(), tree, plan.Patch{Series: filepath.Join(dir, "patches/series"), Strip: 1}, &bytes.Buffer{})
+	var esc *EscapeError
+	if !errors.As(err, &esc) || esc.Patch != filepath.Join(dir, "patches/esc.patch") || esc.PatchLine != 1 ||
+		!strings.Contains(err.Error(), `becomes "../../escaped2" with -p2`) {
+		t.Fatalf("error = %v, want an *EscapeError for esc.patch:1 at -p2", err)
+	}
+	// The patch before it applied (the patch step discards the whole
+	// tree on error); the refused one changed nothing.
+	after, _ := readTree(t, tree)
+	before["a.txt"] = "ONE\n"
+	if !equalMaps(before, after) || len(rec.Patches) != 1 {
+		t.Errorf("tree after the refusal = %q, want %q (records %d)", after, before, len(rec.Patches))
 	}
 }
