@@ -210,3 +210,29 @@ func TestEscapeInSeries(t *testing.T) {
 		t.Errorf("tree after the refusal = %q, want %q (records %d)", after, before, len(rec.Patches))
 	}
 }
+
+// TestRootRefusesWriteThroughSymlink checks the last line of defence
+// under the escape checks: the overlay writes through os.Root, which
+// refuses a path through a symlink leading out of the tree and a name
+// with "..", even when nothing before it looked.
+func TestRootRefusesWriteThroughSymlink(t *testing.T) {
+	for _, name := range []string{"escape/pwned", "d/s/../outside/pwned", "../outside/pwned"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			tree := makeEscapeTree(t, dir)
+			root, err := os.OpenRoot(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			ov := newOverlay(root)
+			ov.set(name, []byte("pwned\n"), 0o644)
+			if err := ov.commit(); err == nil {
+				t.Errorf("commit wrote %s", name)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "outside", "pwned")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("outside/pwned exists (%v)", err)
+			}
+		})
+	}
+}
