@@ -11,6 +11,10 @@
 // reverse applies is reported as already applied. A patch is applied to
 // the tree only once all its files have applied (each file through a
 // temporary file and a rename); nothing is ever written outside the tree.
+// A patch that would reach outside it is refused as a whole (see
+// EscapeError): a header name that is absolute or has a ".." component,
+// on any header line, a symlink whose target leads out of the tree, or a
+// file reached through one.
 package patch
 
 import (
@@ -106,8 +110,14 @@ func applyEntry(root *os.Root, e Entry, fuzz int) (*PatchRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read patch: %w", err)
 	}
+	if err := checkHeaders(e, data); err != nil {
+		return nil, err
+	}
 	pp, err := parsePatch(e.File, data)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNames(e, pp); err != nil {
 		return nil, err
 	}
 	ov := newOverlay(root)
@@ -115,7 +125,10 @@ func applyEntry(root *os.Root, e Entry, fuzz int) (*PatchRecord, error) {
 	for _, fp := range pp.files {
 		fr, err := applyFile(ov, e, fp, fuzz)
 		if err != nil {
-			if reverseApplies(root, e, pp) {
+			// An escape is refused as such, even if the reverse would
+			// apply: "already applied" would hide it.
+			var esc *EscapeError
+			if !errors.As(err, &esc) && reverseApplies(root, e, pp) {
 				return nil, &AlreadyAppliedError{Patch: e.File, Cause: err}
 			}
 			return nil, err
@@ -156,6 +169,11 @@ func applyFile(ov *overlay, e Entry, fp *filePatch, fuzz int) (FileRecord, error
 	if err != nil {
 		return FileRecord{}, fail(firstName(fp, e.Strip), err)
 	}
+	for _, n := range []string{t.old, t.new} {
+		if why := ov.checkPath(n); n != "" && why != "" {
+			return FileRecord{}, &EscapeError{Patch: e.File, PatchLine: fp.headerLine, Name: n, Why: why}
+		}
+	}
 	src, creating, err := source(ov, fp, t, e.Strip)
 	if err != nil {
 		return FileRecord{}, fail(cmp.Or(t.new, t.old), err)
@@ -183,6 +201,11 @@ func applyFile(ov *overlay, e Entry, fp *filePatch, fuzz int) (FileRecord, error
 	if f.NewMode != 0 {
 		mode = gitMode(f.NewMode)
 		fr.Mode = fmt.Sprintf("%o", uint32(f.NewMode)&0o170777)
+	}
+	if mode&fs.ModeSymlink != 0 {
+		if why := ov.checkLink(name, string(data)); why != "" {
+			return FileRecord{}, &EscapeError{Patch: e.File, PatchLine: fp.headerLine, Name: name, Why: why}
+		}
 	}
 	if err := store(ov, fp, t, data, mode, creating, &fr); err != nil {
 		return FileRecord{}, fail(name, err)

@@ -169,9 +169,9 @@ index 1111111..2222222 100644
 			patch: strings.Replace(strings.Replace(line8, "a/a.txt", "a.txt.orig", 1), "b/a.txt", "a.txt", 1),
 			want:  map[string]string{"a.txt": numbered(20, map[int]string{8: "LINE 8\n"})}},
 		{name: "dotdot rejected", files: map[string]string{}, strip: 1, patch: "--- /dev/null\n+++ b/../evil.txt\n@@ -0,0 +1 @@\n+x\n",
-			errType: &FileError{}, wantErr: []string{"outside the source tree"}},
+			errType: &EscapeError{}, wantErr: []string{"outside the source tree"}},
 		{name: "absolute rejected", files: map[string]string{}, strip: 0, patch: "--- /dev/null\n+++ /tmp/evil.txt\n@@ -0,0 +1 @@\n+x\n",
-			errType: &FileError{}, wantErr: []string{"outside the source tree"}},
+			errType: &EscapeError{}, wantErr: []string{"outside the source tree"}},
 		{name: "failed patch changes nothing", files: map[string]string{"a.txt": twenty, "b.txt": "x\n"}, strip: 1,
 			patch: line8 + "--- a/b.txt\n+++ b/b.txt\n@@ -1 +1 @@\n-nope\n+y\n", errType: &HunkError{},
 			wantErr: []string{"fix.patch:14: hunk #1 @@ -1 +1 @@ does not apply to b.txt"},
@@ -246,6 +246,11 @@ func checkErr(t *testing.T, err error, errType any, want []string) {
 		var e *FileError
 		if !errors.As(err, &e) {
 			t.Errorf("error %T, want *FileError: %v", err, err)
+		}
+	case *EscapeError:
+		var e *EscapeError
+		if !errors.As(err, &e) {
+			t.Errorf("error %T, want *EscapeError: %v", err, err)
 		}
 	case *AlreadyAppliedError:
 		var e *AlreadyAppliedError

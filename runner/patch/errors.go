@@ -144,3 +144,24 @@ func show(s string, present bool, width int) string {
 	}
 	return s
 }
+
+// EscapeError reports a patch that would reach outside the source tree: a
+// header name that is absolute or has a ".." component after -pN (on any
+// header line, chosen or not), a symlink whose target leads out of the
+// tree, or a file reached through such a symlink. The whole patch is
+// refused and the tree left as it was.
+type EscapeError struct {
+	// Patch is the patch file; PatchLine the line of the name or of the
+	// file's header (0 when unknown).
+	Patch     string
+	PatchLine int
+	// Name is the offending name as the patch writes it, or the path in
+	// the tree of the symlink or file.
+	Name string
+	// Why says how it leaves the tree.
+	Why string
+}
+
+func (e *EscapeError) Error() string {
+	return fmt.Sprintf("%s: refusing %q, outside the source tree: %s", location(e.Patch, e.PatchLine), e.Name, e.Why)
+}

@@ -3,6 +3,7 @@ package patch
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,6 +23,9 @@ func FuzzParse(f *testing.F) {
 		"--- /dev/null\n+++ b/../up\n@@ -0,0 +1 @@\n+x\n",
 		"--- a/a.txt\n+++ b/a.txt\n@@ -99,1 +99,2 @@\n line 99\n+x\n",
 		"--- a/a.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-line 1\n-line 2\n",
+		"diff --git a/l b/l\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+sub/../../x\n\\ No newline at end of file\n",
+		"diff --git a/x b/y\nsimilarity index 100%\ncopy from ../a.txt\ncopy to y\n",
+		"*** a/a.txt\n--- b/a.txt\n***************\n*** 1 ****\n--- 1,2 ----\n  line 1\n+ x\n",
 	} {
 		f.Add([]byte(seed), uint8(1), uint8(0))
 	}
@@ -45,5 +49,19 @@ func FuzzParse(f *testing.F) {
 		if len(ents) != 2 {
 			t.Fatalf("something was written next to the tree: %v", ents)
 		}
+		// The tree starts without symlinks, so any there now came from the
+		// patch, and each must point inside the tree (checked here
+		// lexically, independently of the engine's own resolution).
+		_ = filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.Type()&fs.ModeSymlink == 0 {
+				return err
+			}
+			target, _ := os.Readlink(p)
+			rel, _ := filepath.Rel(tree, filepath.Join(filepath.Dir(p), target))
+			if filepath.IsAbs(target) || !filepath.IsLocal(rel) && rel != "." {
+				t.Fatalf("the patch left a symlink %s -> %s leading out of the tree", p, target)
+			}
+			return nil
+		})
 	})
 }

@@ -24,6 +24,30 @@ type headerNames struct {
 	old, new string
 	// index is the name on an "Index:" line before the header.
 	index string
+	// seen is every name the header gives, on any of its lines (the
+	// above and git's "rename from"/"copy to" lines), with where it
+	// stands, so that none that leaves the tree goes unnoticed, whether
+	// or not it is the one chosen.
+	seen []seenName
+}
+
+// seenName is one file name as a header line gives it.
+type seenName struct {
+	name string
+	// line is the 1-based line of the patch file, form says which line
+	// it is ("+++ line", "rename from line", …).
+	line int
+	form string
+	// unprefixed is 1 for names git writes without an a/ or b/ prefix
+	// (rename and copy lines): -pN drops one component fewer from them.
+	unprefixed int
+}
+
+// add records a name a header line gives; empty names are skipped.
+func (h *headerNames) add(name string, line int, form string, unprefixed int) {
+	if name != "" {
+		h.seen = append(h.seen, seenName{name: name, line: line, form: form, unprefixed: unprefixed})
+	}
 }
 
 // Slots of the candidate names, in GNU patch's order.

@@ -82,13 +82,16 @@ type rawHeader struct {
 func scanHeaders(data []byte) []rawHeader {
 	lines := strings.SplitAfter(string(data), "\n")
 	var out []rawHeader
-	index := ""
+	index, indexLine := "", 0
 	for i := 0; i < len(lines); {
 		l := lines[i]
 		switch {
 		case strings.HasPrefix(l, "diff --git "):
 			h := rawHeader{git: true, line: i + 1, names: headerNames{index: index}}
+			h.names.add(index, indexLine, "Index: line", 0)
 			h.names.gitOld, h.names.gitNew = gitLineNames(l[len("diff --git "):])
+			h.names.add(h.names.gitOld, i+1, "diff --git line", 0)
+			h.names.add(h.names.gitNew, i+1, "diff --git line", 0)
 			i = scanGitHeader(lines, i+1, &h)
 			i = scanHunks(lines, i, &h)
 			out = append(out, h)
@@ -97,11 +100,15 @@ func scanHeaders(data []byte) []rawHeader {
 			strings.HasPrefix(lines[i+1], "+++ ") &&
 			len(lines[i+2]) >= len("@@ -1 +1 @@\n") && strings.HasPrefix(lines[i+2], "@@ -"):
 			h := rawHeader{line: i + 1, names: headerNames{old: rawName(l[4:]), new: rawName(lines[i+1][4:]), index: index}}
+			h.names.add(index, indexLine, "Index: line", 0)
+			h.names.add(h.names.old, i+1, "--- line", 0)
+			h.names.add(h.names.new, i+2, "+++ line", 0)
 			i = scanHunks(lines, i+2, &h)
 			out = append(out, h)
 			index = ""
 		case strings.HasPrefix(l, "Index:"):
 			index = strings.TrimSpace(l[len("Index:"):])
+			indexLine = i + 1
 			i++
 		default:
 			i++
@@ -120,9 +127,18 @@ func scanGitHeader(lines []string, i int, h *rawHeader) int {
 			return i
 		case strings.HasPrefix(l, "--- "):
 			h.names.old = rawName(l[4:])
+			h.names.add(h.names.old, i+1, "--- line", 0)
 		case strings.HasPrefix(l, "+++ "):
 			h.names.new = rawName(l[4:])
+			h.names.add(h.names.new, i+1, "+++ line", 0)
 		default:
+			// git writes the names of a rename or copy without the a/ b/
+			// prefixes, so -pN drops one component fewer from them.
+			for _, p := range [...]string{"rename from ", "rename to ", "copy from ", "copy to ", "rename old ", "rename new "} {
+				if rest, ok := strings.CutPrefix(l, p); ok {
+					h.names.add(gitHeaderName(rest), i+1, strings.TrimSpace(p)+" line", 1)
+				}
+			}
 			known := false
 			// The extended header lines git writes between "diff --git"
 			// and the first hunk; any other line ends the header, as in
@@ -278,4 +294,40 @@ func quotedName(s string) (name, rest string, ok bool) {
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// gitHeaderName reads the name on a git extended header line ("rename
+// from NAME"): C-quoted, or the rest of the line.
+func gitHeaderName(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	if strings.HasPrefix(s, `"`) {
+		name, _, ok := quotedName(s)
+		if !ok {
+			return ""
+		}
+		return name
+	}
+	return s
+}
+
+// scanContextDiff finds the first header of a context diff ("*** old",
+// "--- new", then a line of 15 stars), which go-gitdiff does not read:
+// it takes the whole diff for text around a patch, so a context diff would
+// otherwise apply as nothing at all. The names are read as GNU patch
+// reads them.
+func scanContextDiff(data []byte) (headerNames, bool) {
+	lines := strings.SplitAfter(string(data), "\n")
+	for i := 0; i+2 < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "*** ") && strings.HasPrefix(lines[i+1], "--- ") &&
+			strings.HasPrefix(lines[i+2], "***************") {
+			var h headerNames
+			h.add(rawName(lines[i][4:]), i+1, "*** line", 0)
+			h.add(rawName(lines[i+1][4:]), i+2, "--- line", 0)
+			if len(h.seen) == 0 {
+				h.seen = []seenName{{line: i + 1}}
+			}
+			return h, true
+		}
+	}
+	return headerNames{}, false
 }
