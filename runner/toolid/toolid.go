@@ -35,9 +35,14 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/porterkit/bootstrap/runner/require"
 )
+
+// versionTimeout bounds asking a tool for its version while a plan
+// compiles: `plan` must not hang on a tool that waits for input.
+const versionTimeout = 10 * time.Second
 
 // cacheFormat changes when the cache file's meaning changes; a file of
 // another format is ignored (and rewritten), never misread.
@@ -79,6 +84,8 @@ type Resolver struct {
 	cache    cacheFile
 	loaded   bool
 	dirty    bool
+	// versionTimeout is versionTimeout, shorter in tests.
+	versionTimeout time.Duration
 	// Hashed counts the binaries hashed (cache misses), for tests and
 	// measurements.
 	Hashed int
@@ -106,7 +113,7 @@ type entry struct {
 // New returns a Resolver for the steps of workDir, caching digests in
 // cacheFile ("" keeps them in memory only).
 func New(workDir, cacheFile string) *Resolver {
-	r := &Resolver{workDirs: []string{filepath.Clean(workDir)}, file: cacheFile}
+	r := &Resolver{workDirs: []string{filepath.Clean(workDir)}, file: cacheFile, versionTimeout: versionTimeout}
 	if real, err := filepath.EvalSymlinks(workDir); err == nil && real != r.workDirs[0] {
 		r.workDirs = append(r.workDirs, real)
 	}
@@ -203,8 +210,17 @@ func (r *Resolver) identity(ctx context.Context, found, resolved string, env []s
 	key.Digest = digest
 	// The version is asked of the name as found: a multi-call binary
 	// (busybox) answers for the name it was run as.
-	if tv, err := require.Version(ctx, found, env, nil); err == nil {
+	vctx, cancel := context.WithTimeout(ctx, r.versionTimeout)
+	tv, err := require.Version(vctx, found, env, nil)
+	cancel()
+	switch {
+	case err == nil:
 		key.Version = tv.Line
+	case vctx.Err() != nil:
+		// Interrupted or too slow (a loaded machine), not the tool's own
+		// answer: not cached, so that the next compile asks again rather
+		// than keep a version line the tool would have printed.
+		return Identity{Path: resolved, Digest: key.Digest}, nil
 	}
 	r.cache.Tools[found] = key
 	r.dirty = true

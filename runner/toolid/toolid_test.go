@@ -197,3 +197,32 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionTimeout: a tool that does not answer --version in time gets
+// an identity without a version line, which is not cached (the next
+// compile asks again) and does not hold the plan up.
+func TestVersionTimeout(t *testing.T) {
+	root := t.TempDir()
+	tool := filepath.Join(root, "bin", "slowtool")
+	os.MkdirAll(filepath.Dir(tool), 0o755)
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, CacheName)
+	r := New(filepath.Join(root, "work"), file)
+	r.versionTimeout = 200 * time.Millisecond
+	start := time.Now()
+	got, counts := r.Identify(context.Background(), "slowtool", env(filepath.Dir(tool)))
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Identify took %v", took)
+	}
+	if !counts || !strings.HasPrefix(got, tool+" sha256:") || strings.Contains(got, "\n") {
+		t.Errorf("value %q, %v; want the digest without a version line", got, counts)
+	}
+	if err := r.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("a timed-out version was cached (%v)", err)
+	}
+}
