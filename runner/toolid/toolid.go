@@ -212,11 +212,12 @@ func (r *Resolver) identity(ctx context.Context, found, resolved string, env []s
 	// (busybox) answers for the name it was run as.
 	vctx, cancel := context.WithTimeout(ctx, r.versionTimeout)
 	tv, err := require.Version(vctx, found, env, nil)
+	timedOut := vctx.Err() != nil
 	cancel()
 	switch {
 	case err == nil:
 		key.Version = tv.Line
-	case vctx.Err() != nil:
+	case timedOut:
 		// Interrupted or too slow (a loaded machine), not the tool's own
 		// answer: not cached, so that the next compile asks again rather
 		// than keep a version line the tool would have printed.

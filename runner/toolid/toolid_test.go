@@ -34,6 +34,10 @@ func TestIdentify(t *testing.T) {
 	writeTool(t, filepath.Join(host, "mytool"), "mytool 1.0")
 	writeTool(t, filepath.Join(work, "install/bin/mytool"), "mytool built")
 	writeTool(t, filepath.Join(work, "install/bin/chainonly"), "chainonly 1")
+	// A tool that fails --version, as dash does, is still cached.
+	if err := os.WriteFile(filepath.Join(host, "noversion"), []byte("#!/bin/sh\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink("mytool", filepath.Join(host, "alias")); err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +65,10 @@ func TestIdentify(t *testing.T) {
 				t.Errorf("Identify(%s) = %q, %v; want %q…, %v", tc.tool, got, counts, tc.want, tc.counts)
 			}
 		})
+	}
+	r := New(work, filepath.Join(root, CacheName))
+	if got, _ := r.Identify(context.Background(), "noversion", env(host)); strings.Contains(got, "\n") || !r.dirty {
+		t.Errorf("a tool without a version: value %q, cached %v; want no version line, cached", got, r.dirty)
 	}
 	// The value carries the version line, for explain.
 	got, _ := New(work, "").Identify(context.Background(), "mytool", env(host))
@@ -205,7 +213,7 @@ func TestVersionTimeout(t *testing.T) {
 	root := t.TempDir()
 	tool := filepath.Join(root, "bin", "slowtool")
 	os.MkdirAll(filepath.Dir(tool), 0o755)
-	if err := os.WriteFile(tool, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\nexec /bin/sleep 30\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(root, CacheName)
