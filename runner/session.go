@@ -13,6 +13,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/state"
+	"github.com/porterkit/bootstrap/runner/toolid"
 	"github.com/porterkit/bootstrap/runner/workdir"
 )
 
@@ -62,13 +63,17 @@ type Session struct {
 	// place is the executor of an emulated run, opened by the first Run
 	// that needs it (nil on the host, whose executor needs no opening).
 	place executor.Executor
+	// toolIdentity identifies the host tools steps name (toolid); nil
+	// under emulation, where the root file system's package set is the
+	// identity of every program a step runs.
+	toolIdentity func(tool string, env []string) (string, bool)
 }
 
 // Open loads and compiles the recipe. With emulation the plan's
 // signatures include the root file system's package set, taken from the
 // cached tree (nothing is built here). Recipe errors come back as
 // recipe.ErrorList or *recipe.Error.
-func Open(_ context.Context, cfg Config) (*Session, error) {
+func Open(ctx context.Context, cfg Config) (*Session, error) {
 	r, err := recipe.Load(cfg.Recipe)
 	if err != nil {
 		return nil, err
@@ -104,8 +109,18 @@ func Open(_ context.Context, cfg Config) (*Session, error) {
 	if t, ok := s.target(r); ok && emulating {
 		inputs, s.ready = cfg.Executor.Inputs(r, host, t)
 	}
+	var tools *toolid.Resolver
+	if !emulating {
+		tools = hostTools(cfg)
+		s.toolIdentity = func(tool string, env []string) (string, bool) { return tools.Identify(ctx, tool, env) }
+	}
 	if s.plan, err = s.compile(r, inputs); err != nil {
 		return nil, err
+	}
+	if tools != nil {
+		// A cache that cannot be written costs only hashing again next
+		// time (a read-only home on a board): not worth failing for.
+		_ = tools.Save()
 	}
 	if cfg.Native && !emulating {
 		t, _ := arch.Lookup(s.plan.Target)
@@ -114,6 +129,16 @@ func Open(_ context.Context, cfg Config) (*Session, error) {
 		}
 	}
 	return s, nil
+}
+
+// hostTools is the resolver of the host tools steps name, caching digests
+// in the cache dir (in memory only when there is none).
+func hostTools(cfg Config) *toolid.Resolver {
+	file := ""
+	if dir, err := CacheDir(cfg.Cache); err == nil {
+		file = filepath.Join(dir, toolid.CacheName)
+	}
+	return toolid.New(cfg.WorkDir, file)
 }
 
 // defaultWorkDir is ./.bootstrap/<recipe>-<target>, the target being
@@ -154,7 +179,7 @@ func (s *Session) compile(r *recipe.Recipe, inputs map[string]string) (*plan.Pla
 		jobs = runtime.NumCPU()
 	}
 	return plan.Compile(r, plan.Options{WorkDir: s.cfg.WorkDir, Target: s.cfg.Target, Host: s.host,
-		Jobs: jobs, Getenv: getenv, Executor: inputs})
+		Jobs: jobs, Getenv: getenv, Executor: inputs, ToolIdentity: s.toolIdentity})
 }
 
 // Plan is the compiled plan.

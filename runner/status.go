@@ -14,6 +14,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/state"
+	"github.com/porterkit/bootstrap/runner/toolid"
 )
 
 // State is where a step stands against its checkpoint.
@@ -273,6 +274,8 @@ func (c Change) Reason() string {
 		return fmt.Sprintf("%s changed: %s → %s", what, short(c.Old), short(c.New))
 	case c.Key == executor.InputRootfsPackages:
 		return fmt.Sprintf("%s changed: %s", what, short(strings.Join(PackageChanges(c.Old, c.New), ", ")))
+	case strings.HasPrefix(c.Key, plan.ToolInputPrefix):
+		return fmt.Sprintf("%s changed: %s", what, toolid.Describe(c.Old, c.New))
 	}
 	return what + " changed"
 }

@@ -50,12 +50,19 @@ type Options struct {
 	// SkipContentHashes leaves dir-source and patch digests empty, for
 	// `validate`, which must not read large trees.
 	SkipContentHashes bool
+	// ToolIdentity names the program a step's tool resolves to on the
+	// step's PATH (path, digest, version) and returns false when the tool
+	// adds nothing to the signature (one the chain builds itself); nil
+	// means tools add nothing, as under an executor whose Executor inputs
+	// already cover every program it runs (a root file system's package
+	// set). runner/toolid implements it for the host.
+	ToolIdentity func(tool string, env []string) (value string, counts bool)
 }
 
 // Compile expands a loaded recipe into a Plan. All expansion problems are
 // returned together as a recipe.ErrorList with positions.
 func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
-	c := &compiler{r: r, opts: opts, comps: map[string]*recipe.Component{}}
+	c := &compiler{r: r, opts: opts, comps: map[string]*recipe.Component{}, toolIDs: map[toolKey]toolValue{}}
 	target, err := c.pickTarget()
 	if err != nil {
 		return nil, err
@@ -101,6 +108,9 @@ type compiler struct {
 	tgt   arch.Target
 	comps map[string]*recipe.Component
 	errs  recipe.ErrorList
+	// toolIDs remembers each tool's identity per PATH: a tool every step
+	// names is looked up once per compile, not once per step.
+	toolIDs map[toolKey]toolValue
 }
 
 // target picks the target: --target, else the host. A target the recipe
@@ -214,6 +224,7 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 		steps = append(steps, fetch, patch)
 		prev = patch.ID
 	}
+	tools := x.tools()
 	recipeEnv := x.env(c.r.Env, nil)
 	compEnv := x.env(comp.Env, nil)
 	for _, te := range comp.TargetEnv {
@@ -238,6 +249,8 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 			k, v, _ := strings.Cut(kv, "=")
 			s.Inputs["env."+k] = v
 		}
+		s.Tools = tools
+		c.addToolInputs(s)
 		if i == 0 {
 			if prev != "" {
 				s.Deps = append(s.Deps, prev)

@@ -69,6 +69,10 @@ type Step struct {
 	// Requires are checked before the step runs (only on the first run
 	// step of a component).
 	Requires []Requirement
+	// Tools are the host programs the step builds with: its component's
+	// tools: and the tools of its requires:, as written (a name or a
+	// path). See tools.go for how they enter the signature.
+	Tools []string
 
 	// Outputs are hashed into the checkpoint after the step succeeds (only
 	// on the last step of a component).

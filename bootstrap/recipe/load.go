@@ -435,6 +435,7 @@ func (d *decoder) component(n *yaml.Node) *Component {
 		"env":        func(k, v *yaml.Node) { c.Env = d.vars(v) },
 		"target_env": func(k, v *yaml.Node) { c.TargetEnv = d.targetEnv(v) },
 		"requires":   func(k, v *yaml.Node) { c.Requires = d.requires(v) },
+		"tools":      func(k, v *yaml.Node) { c.Tools = d.strList(v, false) },
 		"steps":      func(k, v *yaml.Node) { c.Steps = d.steps(v) },
 		"outputs":    func(k, v *yaml.Node) { c.Outputs = d.strList(v, false) },
 		"verify":     func(k, v *yaml.Node) { c.Verify = d.verify(v) },

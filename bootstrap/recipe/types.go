@@ -146,8 +146,14 @@ type Component struct {
 	// around one target's toolchain needs stays out of the other targets'
 	// step signatures, so adding it reruns nothing elsewhere.
 	TargetEnv []TargetEnv
-	// Requires are version checks run before the first own step.
+	// Requires are version checks run before the first own step. Their
+	// tools also count as Tools.
 	Requires []*Requirement
+	// Tools are the host programs the component's steps build with (gcc,
+	// make): on the host executor each one's identity (resolved path,
+	// digest, version) is a signature input of every run step, so
+	// upgrading one reruns exactly the components that name it.
+	Tools []Str
 	// Steps run in order after the patch step.
 	Steps []*Step
 	// Outputs are paths whose content is hashed into the last step's

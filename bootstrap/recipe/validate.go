@@ -170,6 +170,11 @@ func validateComponent(r *Recipe, c *Component, byName map[string]*Component, er
 			}
 		}
 	}
+	for _, t := range c.Tools {
+		if strings.TrimSpace(t.Value) == "" {
+			errs.errorf(t.Pos, name, "", "tools: an entry is empty; name a program (gcc) or give its path")
+		}
+	}
 	if len(c.Steps) == 0 && len(c.Sources) == 0 {
 		errs.errorf(c.Pos, name, "", "component has neither a source nor steps")
 	}
