@@ -514,9 +514,9 @@ func (d *decoder) source(n *yaml.Node) *Source {
 		"unpacked_size": func(k, v *yaml.Node) {
 			s.UnpackedSize, s.UnpackedSizePos = d.size(v), d.pos(v)
 		},
-		"dest":       func(k, v *yaml.Node) { s.Dest = d.str(v) },
-		"gomod":      func(k, v *yaml.Node) { s.GoMod = d.str(v) },
-		"h1":         func(k, v *yaml.Node) { s.H1 = d.perTarget(v) },
+		"dest":  func(k, v *yaml.Node) { s.Dest = d.str(v) },
+		"gomod": func(k, v *yaml.Node) { s.GoMod = d.str(v) },
+		"h1":    func(k, v *yaml.Node) { s.H1 = d.perTarget(v) },
 	})
 	return s
 }

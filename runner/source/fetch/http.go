@@ -103,11 +103,15 @@ func diskFull(err error, u, pp string) error {
 // attempt left there, and commits it to the cache if the hash matches. A
 // failed transfer keeps the partial file for the next attempt; a mismatch
 // removes it.
-func (f *Fetcher) download(ctx context.Context, u, sum, name string, log io.Writer) error {
+func (f *Fetcher) download(ctx context.Context, u, sum, name string, limit int64, log io.Writer) error {
 	ctx, wd, stop := f.watch(ctx)
 	defer stop()
 	pp := partialPath(f.opts.CacheDir, sum)
-	have, err := f.transfer(ctx, wd, u, sum, name, pp, log)
+	have, err := f.transfer(ctx, wd, u, sum, name, pp, limit, log)
+	if errors.As(err, new(*TooLargeError)) {
+		os.Remove(pp) // never to be finished
+		return err
+	}
 	if wd.stalled.Load() && err != nil {
 		return &stallError{url: u, timeout: wd.timeout, have: have}
 	}
@@ -116,7 +120,7 @@ func (f *Fetcher) download(ctx context.Context, u, sum, name string, log io.Writ
 
 // transfer is one download attempt (see download); have is how many bytes
 // the partial file holds when it returns.
-func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp string, log io.Writer) (int64, error) {
+func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp string, limit int64, log io.Writer) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(pp), 0o755); err != nil {
 		return 0, fmt.Errorf("fetch %s: %w", u, err)
 	}
@@ -141,6 +145,10 @@ func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp s
 		return have, err
 	}
 	defer resp.Body.Close()
+	tooLarge := &TooLargeError{URL: u, Limit: limit}
+	if resp.ContentLength >= 0 && have+resp.ContentLength > limit {
+		return have, tooLarge // said up front: nothing to download
+	}
 	var w io.Writer = io.MultiWriter(pf, h)
 	if f.opts.Progress != nil {
 		total := int64(-1)
@@ -156,8 +164,11 @@ func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp s
 		defer bar.Exit()
 		w = io.MultiWriter(pf, h, bar)
 	}
-	n, err := io.Copy(w, wd.reader(resp.Body))
+	n, err := io.Copy(w, &limitReader{r: wd.reader(resp.Body), left: limit - have, err: tooLarge})
 	have += n
+	if errors.As(err, new(*TooLargeError)) {
+		return have, err
+	}
 	if err != nil {
 		return have, fmt.Errorf("fetch %s: interrupted (kept %d bytes for resuming): %w", u, have, err)
 	}
@@ -255,8 +266,9 @@ func restart(pf *os.File, h hash.Hash) error {
 }
 
 // copyLocal copies the local file p into the cache if its sha256 is want
-// (any sha256 when want is empty) and returns its sha256.
-func (f *Fetcher) copyLocal(p, want string) (string, error) {
+// (any sha256 when want is empty) and it is at most limit bytes, and
+// returns its sha256.
+func (f *Fetcher) copyLocal(p, want string, limit int64) (string, error) {
 	in, err := os.Open(p)
 	if os.IsNotExist(err) {
 		return "", fmt.Errorf("fetch %s: %w", p, errNotFound)
@@ -274,7 +286,7 @@ func (f *Fetcher) copyLocal(p, want string) (string, error) {
 	}
 	defer tmp.discard()
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp.f, h), in); err != nil {
+	if _, err := io.Copy(io.MultiWriter(tmp.f, h), &limitReader{r: in, left: limit, err: &TooLargeError{URL: p, Limit: limit}}); err != nil {
 		return "", fmt.Errorf("fetch %s: %w", p, err)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
