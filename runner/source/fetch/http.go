@@ -47,6 +47,9 @@ type stallError struct {
 }
 
 func (e *stallError) Error() string {
+	if e.have == 0 {
+		return fmt.Sprintf("fetch %s: no data for %v (the server stalled)", e.url, e.timeout)
+	}
 	return fmt.Sprintf("fetch %s: no data for %v (the server stalled; kept %d bytes for resuming)", e.url, e.timeout, e.have)
 }
 
@@ -297,4 +300,70 @@ func (f *Fetcher) copyLocal(p, want string, limit int64) (string, error) {
 		return "", fmt.Errorf("fetch %s: %w", p, err)
 	}
 	return got, nil
+}
+
+// IsNotFound reports whether err says a URL has no such file (HTTP 404 or
+// 410, or a missing local file).
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
+
+// Get downloads u whole into file, with the Fetcher's client, stall
+// timeout, retries and back-off, as url sources are: for a file whose
+// sha256 is not known beforehand (a Go module zip, known by its h1), so
+// there is no partial file to resume and each retry starts over. It stops
+// with a *TooLargeError past limit bytes. A missing file is an error for
+// which IsNotFound is true; every error names u.
+func (f *Fetcher) Get(ctx context.Context, u string, file *os.File, limit int64, log io.Writer) error {
+	if log == nil {
+		log = io.Discard
+	}
+	for attempt := 0; ; attempt++ {
+		err := f.getOnce(ctx, u, file, limit)
+		if err == nil || !retryable(err) || errors.As(err, new(*TooLargeError)) || attempt >= f.opts.Retries || ctx.Err() != nil {
+			return err
+		}
+		wait := f.opts.Backoff << attempt
+		fmt.Fprintf(log, "%s: %v; retrying in %v\n", u, err, wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// getOnce is one attempt of Get.
+func (f *Fetcher) getOnce(ctx context.Context, u string, file *os.File, limit int64) error {
+	if err := restart(file, sha256.New()); err != nil {
+		return fmt.Errorf("fetch %s: %w", u, err)
+	}
+	ctx, wd, stop := f.watch(ctx)
+	defer stop()
+	err := func() error {
+		resp, err := f.request(ctx, u, 0)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+			return fmt.Errorf("fetch %s: %w", u, errNotFound)
+		case resp.StatusCode != http.StatusOK:
+			return &statusError{url: u, code: resp.StatusCode}
+		}
+		tooLarge := &TooLargeError{URL: u, Limit: limit}
+		if resp.ContentLength > limit {
+			return tooLarge
+		}
+		if _, err := io.Copy(file, &limitReader{r: wd.reader(resp.Body), left: limit, err: tooLarge}); err != nil {
+			if errors.As(err, new(*TooLargeError)) {
+				return err
+			}
+			return fmt.Errorf("fetch %s: interrupted: %w", u, err)
+		}
+		return nil
+	}()
+	if err != nil && wd.stalled.Load() {
+		return &stallError{url: u, timeout: wd.timeout}
+	}
+	return err
 }
