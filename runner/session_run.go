@@ -89,6 +89,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 					return err
 				}
 			}
+			sweepTemps(s.plan.WorkDir, cache, time.Now(), o.Printer)
 			if s.cfg.Sources.Offline {
 				if err := checkOffline(ctx, toRun, sources); err != nil {
 					return err
