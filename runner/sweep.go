@@ -31,7 +31,7 @@ func sweepTemps(workDir, cacheDir string, now time.Time, pr progress.Printer) {
 		"git/*.init", // gitsrc: a repository being created
 	}
 	workTemps := []string{
-		"state/.*.tmp-*", "state/*/.*.tmp-*", "state/*/*/.*.tmp-*", // atomicfile
+		"state/*.tmp-*", "state/*/*.tmp-*", "state/*/*/*.tmp-*", // atomicfile (a Glob * matches a leading dot)
 		"src/.export-*",   // vcs: an svn or hg export being checked
 		"src/.*.unpack-*", // patch workflow: an unpatched tree
 	}
