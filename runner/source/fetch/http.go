@@ -36,7 +36,8 @@ func retryable(err error) bool {
 		return se.code >= 500 || se.code == http.StatusTooManyRequests || se.code == http.StatusRequestTimeout
 	}
 	var hm *HashMismatchError
-	return !errors.Is(err, errNotFound) && !errors.As(err, &hm) && !errors.Is(err, syscall.ENOSPC)
+	var tl *TooLargeError
+	return !errors.Is(err, errNotFound) && !errors.As(err, &hm) && !errors.As(err, &tl) && !errors.Is(err, syscall.ENOSPC)
 }
 
 // stallError is a download cut because no byte came for the stall timeout.
@@ -318,7 +319,7 @@ func (f *Fetcher) Get(ctx context.Context, u string, file *os.File, limit int64,
 	}
 	for attempt := 0; ; attempt++ {
 		err := f.getOnce(ctx, u, file, limit)
-		if err == nil || !retryable(err) || errors.As(err, new(*TooLargeError)) || attempt >= f.opts.Retries || ctx.Err() != nil {
+		if err == nil || !retryable(err) || attempt >= f.opts.Retries || ctx.Err() != nil {
 			return err
 		}
 		wait := f.opts.Backoff << attempt
