@@ -88,9 +88,9 @@ func TestLimitStopsBombs(t *testing.T) {
 		name string
 		make func(t *testing.T, p string)
 	}{
-		{"tar.gz of zeros", func(t *testing.T, p string) { gzBomb(t, p, 64<<20) }},
+		{"tar.gz of zeros", func(t *testing.T, p string) { gzBomb(t, p, 24<<20) }},
 		{"sparse tar", func(t *testing.T, p string) { sparseTar(t, p, "1G") }},
-		{"zip of zeros", func(t *testing.T, p string) { zipBomb(t, p, 64<<20) }},
+		{"zip of zeros", func(t *testing.T, p string) { zipBomb(t, p, 24<<20) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
