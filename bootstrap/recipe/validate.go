@@ -235,11 +235,13 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 			errs.errorf(t.Pos, comp, "", "tree %q is not sha256:<64 lowercase hex digits>", t.Value)
 		}
 	}
-	if s.Size != 0 && kinds[0] != "url" && kinds[0] != "gomod" {
-		errs.errorf(s.SizePos, comp, "", "size: applies to downloads (url: and gomod: sources)")
+	// A gomod: zip has golang.org/x/mod/zip's own caps (500 MiB, checked
+	// by CheckZip); git, svn and hg trees come from their own tools.
+	if s.Size != 0 && kinds[0] != "url" {
+		errs.errorf(s.SizePos, comp, "", "size: applies to url: sources (a gomod: zip is capped at 500 MiB by golang.org/x/mod)")
 	}
-	if s.UnpackedSize != 0 && kinds[0] != "url" && kinds[0] != "gomod" {
-		errs.errorf(s.UnpackedSizePos, comp, "", "unpacked_size: applies to archives (url: and gomod: sources)")
+	if s.UnpackedSize != 0 && kinds[0] != "url" {
+		errs.errorf(s.UnpackedSizePos, comp, "", "unpacked_size: applies to url: sources (a gomod: zip is capped at 500 MiB by golang.org/x/mod)")
 	}
 	if pin, ok := pins[kinds[0]]; ok {
 		switch {
