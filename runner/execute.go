@@ -105,9 +105,10 @@ func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath strin
 		return fmt.Errorf("create log: %w", err)
 	}
 	defer f.Close()
-	var log io.Writer = f
+	sl := newStepLog(f, logPath, s.opts.LogCap)
+	var log io.Writer = sl
 	if s.opts.Verbose != nil {
-		log = io.MultiWriter(f, &prefixWriter{w: s.opts.Verbose, prefix: st.ID + " | "})
+		log = io.MultiWriter(sl, &prefixWriter{w: s.opts.Verbose, prefix: st.ID + " | "})
 	}
 	lw := &lineEndWriter{w: log}
 	log = lw
@@ -129,6 +130,10 @@ func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath strin
 	}
 	elapsed := time.Since(start)
 	lw.endLine()
+	if lerr := sl.Err(); lerr != nil {
+		// A full disk is the cause of whatever else went wrong.
+		err = lerr
+	}
 	if err != nil {
 		fmt.Fprintf(log, "# failed after %s: %v\n", elapsed.Round(time.Millisecond), err)
 		f.Close()
@@ -143,6 +148,9 @@ func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath strin
 		fmt.Fprintf(log, "# done after %s, CPU %s\n", elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond))
 	} else {
 		fmt.Fprintf(log, "# done after %s\n", elapsed.Round(time.Millisecond))
+	}
+	if lerr := sl.Err(); lerr != nil {
+		return &StepError{Step: st.ID, Err: lerr, Log: logPath, Tail: tail(logPath, TailLines)}
 	}
 	cp := &state.Checkpoint{Step: st.ID, Signature: st.Signature, Inputs: st.Inputs, Build: build,
 		Deps: map[string]string{}, Started: start.UTC(), Finished: time.Now().UTC(), Seconds: elapsed.Seconds(),

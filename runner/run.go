@@ -31,6 +31,9 @@ type Options struct {
 	DryRun bool
 	// Verbose, when set, receives every step's output as well as its log.
 	Verbose io.Writer
+	// LogCap bounds each step's log file; zero means the default (see
+	// LogCap).
+	LogCap LogCap
 	// Printer shows progress; required.
 	Printer progress.Printer
 	// Sources fetch and materialize each kind of source.

@@ -79,7 +79,12 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	place := s.place
 	var started time.Time
+	logCap, err := ParseLogCap(os.Getenv("BOOTSTRAP_LOG_CAP"))
+	if err != nil {
+		return nil, err
+	}
 	opts := Options{
+		LogCap:    logCap,
 		Selection: o.Selection, Jobs: s.cfg.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun, Verbose: o.Verbose,
 		Printer: o.Printer, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
 		Executor: place, Verify: verifier(sources, cache),
@@ -89,6 +94,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 					return err
 				}
 			}
+			sweepTemps(s.plan.WorkDir, cache, time.Now(), o.Printer)
 			if s.cfg.Sources.Offline {
 				if err := checkOffline(ctx, toRun, sources); err != nil {
 					return err

@@ -35,16 +35,17 @@ type SourceConfig struct {
 // none). BOOTSTRAP_GIT names the git program; GOPROXY is read as the go
 // command reads it (off means the cache only).
 func NewSources(cache string, c SourceConfig, progress io.Writer) source.Set {
+	urls := fetch.New(fetch.Options{
+		CacheDir: cache, Mirrors: c.Mirrors, Offline: c.Offline, Progress: progress,
+		StallTimeout: c.StallTimeout, Retries: c.Retries, Backoff: c.RetryWait,
+	})
 	return source.Set{
-		"dir": source.Dir{},
-		"url": fetch.New(fetch.Options{
-			CacheDir: cache, Mirrors: c.Mirrors, Offline: c.Offline, Progress: progress,
-			StallTimeout: c.StallTimeout, Retries: c.Retries, Backoff: c.RetryWait,
-		}),
+		"dir":   source.Dir{},
+		"url":   urls,
 		"git":   gitsrc.New(gitsrc.Options{CacheDir: cache, Mirrors: c.Mirrors, Offline: c.Offline, Git: os.Getenv("BOOTSTRAP_GIT")}),
 		"svn":   vcs.NewSVN(vcs.Options{CacheDir: cache, Offline: c.Offline}),
 		"hg":    vcs.NewHG(vcs.Options{CacheDir: cache, Offline: c.Offline}),
-		"gomod": gomod.New(gomod.Options{CacheDir: cache, Proxy: os.Getenv("GOPROXY"), Offline: c.Offline}),
+		"gomod": gomod.New(gomod.Options{CacheDir: cache, Proxy: os.Getenv("GOPROXY"), Offline: c.Offline, HTTP: urls}),
 	}
 }
 

@@ -366,7 +366,8 @@ func sign(inputs map[string]string) string {
 // source expands a recipe source and works out its content identity.
 func (x *scope) source(s *recipe.Source) Source {
 	src := Source{Kind: s.Kind(), Strip: s.Strip, Submodules: s.Submodules, Pos: s.Pos,
-		Dest: filepath.Clean(orDefault(x.plain(s.Dest), "."))}
+		Dest: filepath.Clean(orDefault(x.plain(s.Dest), ".")), Tree: s.Tree.Value,
+		Size: s.Size, UnpackedSize: s.UnpackedSize}
 	switch src.Kind {
 	case "url":
 		for _, u := range s.URL {
@@ -383,11 +384,15 @@ func (x *scope) source(s *recipe.Source) Source {
 		src.Identity = "git:" + src.Commit
 	case "svn":
 		src.Repo, src.Commit = x.plain(s.SVN), s.Revision.Value
-		// A revision number means nothing without its repository.
-		src.Identity = "svn:" + src.Repo + "@" + src.Commit
+		// The content, not the revision: a revision number names nothing
+		// that cannot be edited in a cached working copy.
+		src.Identity = "svn:" + src.Tree
 	case "hg":
 		src.Repo, src.Commit = x.plain(s.HG), s.Changeset.Value
 		src.Identity = "hg:" + src.Commit
+		if src.Tree != "" {
+			src.Identity += " " + src.Tree
+		}
 	case "gomod":
 		x.goModSource(s, &src)
 	case "dir":

@@ -116,11 +116,17 @@ type Source struct {
 	Module  string
 	Version string
 	H1      string
+	// Tree is the expected tree hash of an svn or hg source's exported
+	// tree, "sha256:<hex>" ("" for an hg source that does not give one).
+	Tree string
+	// Size is the most its download may take, in bytes (0: the default
+	// for its kind); UnpackedSize the most its archive may unpack to.
+	Size, UnpackedSize int64
 	// Dest is where the source goes, relative to the component's tree
 	// ("." for the tree itself).
 	Dest string
 	// Identity names the content exactly: "sha256:<hex>", "git:<commit>",
-	// "dir:<tree hash>", "svn:<url>@<rev>", "hg:<changeset>",
+	// "dir:<tree hash>", "svn:<tree hash>", "hg:<changeset>" (with " <tree hash>" when given),
 	// "gomod:<module>@<version> <h1>". It goes into
 	// signatures instead of the URL, so a moved mirror does not rebuild.
 	Identity string

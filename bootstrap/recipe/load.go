@@ -346,6 +346,20 @@ func (d *decoder) int(n *yaml.Node) int {
 	return v
 }
 
+// size decodes a byte count: a whole number, or one with K, M, G or T
+// (powers of 1024), as ParseSize reads it.
+func (d *decoder) size(n *yaml.Node) int64 {
+	s := d.str(n)
+	if s.Value == "" {
+		return 0
+	}
+	v, err := ParseSize(s.Value)
+	if err != nil || v <= 0 {
+		d.errorf(n, "expected a size such as 120M or 1G, found %q", s.Value)
+	}
+	return v
+}
+
 func (d *decoder) bool(n *yaml.Node) bool {
 	s := d.str(n)
 	switch s.Value {
@@ -496,9 +510,14 @@ func (d *decoder) source(n *yaml.Node) *Source {
 		"revision":   func(k, v *yaml.Node) { s.Revision = d.str(v) },
 		"hg":         func(k, v *yaml.Node) { s.HG = d.str(v) },
 		"changeset":  func(k, v *yaml.Node) { s.Changeset = d.str(v) },
-		"dest":       func(k, v *yaml.Node) { s.Dest = d.str(v) },
-		"gomod":      func(k, v *yaml.Node) { s.GoMod = d.str(v) },
-		"h1":         func(k, v *yaml.Node) { s.H1 = d.perTarget(v) },
+		"tree":       func(k, v *yaml.Node) { s.Tree = d.str(v) },
+		"size":       func(k, v *yaml.Node) { s.Size, s.SizePos = d.size(v), d.pos(v) },
+		"unpacked_size": func(k, v *yaml.Node) {
+			s.UnpackedSize, s.UnpackedSizePos = d.size(v), d.pos(v)
+		},
+		"dest":  func(k, v *yaml.Node) { s.Dest = d.str(v) },
+		"gomod": func(k, v *yaml.Node) { s.GoMod = d.str(v) },
+		"h1":    func(k, v *yaml.Node) { s.H1 = d.perTarget(v) },
 	})
 	return s
 }

@@ -240,12 +240,27 @@ type Source struct {
 	Submodules bool
 	// Dir is a local tree, copied; its content hash is its identity.
 	Dir Str
-	// SVN is a Subversion URL pinned by Revision.
+	// SVN is a Subversion URL at Revision, pinned by Tree: a revision
+	// number names no content (a working copy can be edited), so the tree
+	// hash of what was exported is the source's identity.
 	SVN      Str
 	Revision Str
 	// HG is a Mercurial URL pinned by Changeset.
 	HG        Str
 	Changeset Str
+	// Tree is "sha256:<hex>", the tree hash (bootstrap/treehash) of the
+	// exported tree of an svn source (required) or an hg source
+	// (optional); `bootstrap pin` fills it in.
+	Tree Str
+	// Size is the most a download may take, in bytes (a url source: the
+	// file's size, which `bootstrap pin` fills in); 0 means the default
+	// for its kind.
+	Size    int64
+	SizePos Pos
+	// UnpackedSize is the most an archive may unpack to, in bytes; 0
+	// means the default.
+	UnpackedSize    int64
+	UnpackedSizePos Pos
 	// GoMod is a Go module version, MODULE@VERSION, fetched with the
 	// module proxy protocol and pinned by H1, its dirhash.
 	GoMod Str

@@ -17,6 +17,7 @@ var (
 	hex64RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	commitRE  = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 	digitsRE  = regexp.MustCompile(`^[0-9]+$`)
+	treeRE    = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	hgNodeRE  = regexp.MustCompile(`^[0-9a-f]{40}$`)
 )
 
@@ -226,6 +227,26 @@ func validateSource(r *Recipe, comp string, s *Source, errs *ErrorList) {
 		"git": {"commit", s.Commit, commitRE, "commit: <full commit hash> (ref: alone can move)", "a full lowercase hex commit hash"},
 		"svn": {"revision", s.Revision, digitsRE, "revision: <number>", "a revision number"},
 		"hg":  {"changeset", s.Changeset, hgNodeRE, "changeset: <40-digit node id>", "a full 40-digit changeset id"},
+	}
+	if kinds[0] == "svn" && s.Revision.Value != "" && s.Tree.Value == "" {
+		// A revision number names no content: the tree hash does.
+		errs.errorf(s.Pos, comp, "", "svn source is not pinned by its content: add tree: sha256:<tree hash of the exported tree> (run `bootstrap pin` to fill it in)")
+	}
+	if t := s.Tree; t.Value != "" {
+		switch {
+		case kinds[0] != "svn" && kinds[0] != "hg":
+			errs.errorf(t.Pos, comp, "", "tree: applies to svn: and hg: sources (a %s source is pinned by its own digest)", kinds[0])
+		case !treeRE.MatchString(t.Value):
+			errs.errorf(t.Pos, comp, "", "tree %q is not sha256:<64 lowercase hex digits>", t.Value)
+		}
+	}
+	// A gomod: zip has golang.org/x/mod/zip's own caps (500 MiB, checked
+	// by CheckZip); git, svn and hg trees come from their own tools.
+	if s.Size != 0 && kinds[0] != "url" {
+		errs.errorf(s.SizePos, comp, "", "size: applies to url: sources (a gomod: zip is capped at 500 MiB by golang.org/x/mod)")
+	}
+	if s.UnpackedSize != 0 && kinds[0] != "url" {
+		errs.errorf(s.UnpackedSizePos, comp, "", "unpacked_size: applies to url: sources (a gomod: zip is capped at 500 MiB by golang.org/x/mod)")
 	}
 	if pin, ok := pins[kinds[0]]; ok {
 		switch {

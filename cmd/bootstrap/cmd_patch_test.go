@@ -196,7 +196,7 @@ func TestPatchCheck(t *testing.T) {
 }
 
 // TestPinCommand pins a url source offline (a file:// URL) through the
-// real binary: the recipe gets its sha256: line in place, keeping its
+// real binary: the recipe gets its sha256: and size: lines in place, keeping its
 // comments and mode, and a second pin changes nothing.
 func TestPinCommand(t *testing.T) {
 	dir := t.TempDir()
@@ -212,8 +212,9 @@ func TestPinCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := bs(t, dir, "pin", "--offline", "pinme.yaml")
-	want := strings.Replace(recipeText, ".tar.gz\n", ".tar.gz\n      sha256: "+sum+"\n", 1)
-	if r.code != 0 || r.stdout != "pinme.yaml:6: component tool: sha256: "+sum+" (from file://"+tarball+")\n" {
+	want := strings.Replace(recipeText, ".tar.gz\n", ".tar.gz\n      sha256: "+sum+"\n      size: 20\n", 1)
+	from := " (from file://" + tarball + ")\n"
+	if r.code != 0 || r.stdout != "pinme.yaml:6: component tool: sha256: "+sum+from+"pinme.yaml:7: component tool: size: 20"+from {
 		t.Fatalf("pin: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if got := readFile(t, path); got != want {

@@ -13,7 +13,7 @@ import (
 func pinCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pin",
-		Usage:     "fill in sha256: and commit: for sources that give only a URL or a ref",
+		Usage:     "fill in sha256: (and size:), commit: and an svn source's tree: where a recipe lacks them",
 		ArgsUsage: "RECIPE",
 		Description: "Downloads each unpinned url: source (into the cache) and resolves each git ref,\n" +
 			"then writes the pin into the recipe in place; comments and layout are kept.",

@@ -1,6 +1,7 @@
 // Package pin fills in what a recipe author left unpinned: a url source
-// without sha256 gets the sha256 of the file it downloads, a git source with
-// a ref but no commit gets the commit the ref names now. The recipe is
+// without sha256 gets the sha256 and the size of the file it downloads, a
+// git source with a ref but no commit gets the commit the ref names now, an
+// svn source without tree gets the tree hash of its exported tree. The recipe is
 // edited by inserting one line per source, at the indentation of the
 // source's keys, right after its url or ref entry; every other byte of the
 // file (comments, order, quoting, blank lines) stays as it was.
@@ -19,14 +20,17 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
 	"github.com/porterkit/bootstrap/runner/recipeedit"
 	"github.com/porterkit/bootstrap/runner/source/fetch"
 	"github.com/porterkit/bootstrap/runner/source/gitsrc"
+	"github.com/porterkit/bootstrap/runner/source/vcs"
 )
 
 // Options say where pinning downloads to and from.
@@ -51,7 +55,8 @@ type Change struct {
 	Component string
 	// Line is the 1-based line of the inserted text in the new file.
 	Line int
-	// Key is "sha256" or "commit"; Value is what was written.
+	// Key is "sha256", "size", "commit" or "tree"; Value is what was
+	// written.
 	Key, Value string
 	// From is the URL downloaded or the ref resolved.
 	From string
@@ -189,17 +194,20 @@ func (p *pinner) component(ctx context.Context, c *yaml.Node) ([]insertion, erro
 		if err != nil {
 			return nil, err
 		}
-		if in != nil {
-			ins = append(ins, *in)
-		}
+		ins = append(ins, in...)
 	}
 	return ins, nil
 }
 
-// source returns the insertion that pins s, or nil when s needs none.
-func (p *pinner) source(ctx context.Context, comp string, s *yaml.Node) (*insertion, error) {
+// source returns the insertions that pin s, none when s needs none: a url
+// source gets its sha256 and its size, a git source its commit, an svn
+// source the tree hash of its exported tree.
+func (p *pinner) source(ctx context.Context, comp string, s *yaml.Node) ([]insertion, error) {
 	if s.Kind != yaml.MappingNode {
 		return nil, nil
+	}
+	if svnNode, _ := entry(s, "svn"); svnNode != nil && get(s, "tree") == nil {
+		return p.svnTree(ctx, comp, s, svnNode)
 	}
 	urlNode, urlKey := entry(s, "url")
 	gitNode, _ := entry(s, "git")
@@ -256,9 +264,51 @@ func (p *pinner) source(ctx context.Context, comp string, s *yaml.Node) (*insert
 		}
 		after, keyNode, key, from = refNode, refKey, "commit", repo+" "+r
 	}
-	return &insertion{
+	in := insertion{
 		after:  p.file.EndLine(after, keyNode.Column),
 		indent: keyNode.Column - 1,
 		change: Change{Component: comp, Key: key, Value: value, From: from},
-	}, nil
+	}
+	out := []insertion{in}
+	if key == "sha256" && get(s, "size") == nil {
+		// The size bounds later downloads of the same file (a server
+		// that sends more is cut off there).
+		fi, err := os.Stat(fetch.CachePath(p.opts.CacheDir, value))
+		if err != nil {
+			return nil, p.errorf(urlNode, "%v", err)
+		}
+		in.change = Change{Component: comp, Key: "size", Value: strconv.FormatInt(fi.Size(), 10), From: from}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// svnTree fetches the svn source s at its revision and returns the
+// insertion of its tree hash after the revision line.
+func (p *pinner) svnTree(ctx context.Context, comp string, s, svnNode *yaml.Node) ([]insertion, error) {
+	revNode, revKey := entry(s, "revision")
+	if revNode == nil {
+		return nil, p.errorf(s, "svn source has no revision: add revision: <number> first")
+	}
+	if s.Style&yaml.FlowStyle != 0 {
+		return nil, p.errorf(s, "cannot pin a source written in flow style ({...}); write it as a block mapping")
+	}
+	repo, err := p.expand(svnNode)
+	if err != nil {
+		return nil, err
+	}
+	src := plan.Source{Kind: "svn", Repo: repo, Commit: revNode.Value}
+	f := vcs.NewSVN(vcs.Options{CacheDir: p.opts.CacheDir, Offline: p.opts.Offline})
+	if err := f.Fetch(ctx, src, p.log); err != nil {
+		return nil, p.errorf(svnNode, "%v", err)
+	}
+	sum, err := vcs.TreeHash(ctx, f, src)
+	if err != nil {
+		return nil, p.errorf(svnNode, "%v", err)
+	}
+	return []insertion{{
+		after:  p.file.EndLine(revNode, revKey.Column),
+		indent: revKey.Column - 1,
+		change: Change{Component: comp, Key: "tree", Value: sum, From: repo + "@" + revNode.Value},
+	}}, nil
 }

@@ -81,8 +81,8 @@ components:
       - name: build
         run: make
 `
-	want := strings.Replace(in, "  # upstream\n", "  # upstream\n      sha256: "+sum("go source")+"\n", 1)
-	want = strings.Replace(want, "/patch.diff\n", "/patch.diff\n        sha256: "+sum("a patch")+"\n", 1)
+	want := strings.Replace(in, "  # upstream\n", "  # upstream\n      sha256: "+sum("go source")+"\n      size: 9\n", 1)
+	want = strings.Replace(want, "/patch.diff\n", "/patch.diff\n        sha256: "+sum("a patch")+"\n        size: 7\n", 1)
 	want = strings.Replace(want, "ref: v1.0\n", "ref: v1.0\n        commit: "+commit+"\n", 1)
 
 	file := filepath.Join(t.TempDir(), "demo.yaml")
@@ -95,7 +95,7 @@ components:
 	if string(got) != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
-	if len(changes) != 3 || changes[0].Component != "go" || changes[0].Line != 10 || changes[2].Key != "commit" {
+	if len(changes) != 5 || changes[0].Component != "go" || changes[0].Line != 10 || changes[1].Key != "size" || changes[4].Key != "commit" {
 		t.Errorf("changes = %+v", changes)
 	}
 	if st, _ := os.Stat(file); st.Mode().Perm() != 0o640 {

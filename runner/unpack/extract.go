@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"slices"
@@ -41,6 +42,9 @@ type extractor struct {
 	writers *writers
 	queued  map[string]bool
 	buf     []byte
+	// left is how many more bytes the archive's files may take (see
+	// Dest.MaxSize); limit is the whole, for errors; a Tree has none.
+	left, limit int64
 }
 
 type dirMeta struct {
@@ -94,7 +98,16 @@ func newExtractor(archive string, dst Dest) (*extractor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	limit := dst.MaxSize
+	if limit <= 0 {
+		limit = DefaultMaxSize
+	}
+	if archive == "" {
+		limit = math.MaxInt64 // a Tree: its caller bounds what it writes
+	}
 	return &extractor{
+		left:    limit,
+		limit:   limit,
 		archive: archive,
 		root:    root,
 		prefix:  prefix,
@@ -286,9 +299,25 @@ func (x *extractor) dir(entry, rel string, mode fs.FileMode, mtime time.Time) er
 	return nil
 }
 
+// account counts size bytes of entry against the archive's limit and
+// returns a *TooLargeError when they pass it.
+func (x *extractor) account(entry string, size int64) error {
+	if size > x.left {
+		return &TooLargeError{Archive: x.archive, Entry: entry, Limit: x.limit}
+	}
+	x.left -= size
+	return nil
+}
+
 // file creates a regular file of size bytes read from content: queued for
-// the writers when small, else streamed here.
+// the writers when small, else streamed here. A size < 0 (a zip's large
+// entry) must have been accounted by the caller.
 func (x *extractor) file(entry, rel string, mode fs.FileMode, mtime time.Time, size int64, content io.Reader) error {
+	if size >= 0 {
+		if err := x.account(entry, size); err != nil {
+			return err
+		}
+	}
 	if rel == "" {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 )
 
 // untar extracts a tar stream; on any error the extraction stops there.
@@ -123,9 +124,17 @@ func (x *extractor) zipEntry(f *zip.File, strip int) error {
 		// Zips made on Windows carry no Unix mode.
 		perm = 0o644
 	}
-	size := int64(-1) // unknown: streamed
-	if f.UncompressedSize64 <= maxQueued {
-		size = int64(f.UncompressedSize64)
+	// archive/zip fails an entry that inflates past its declared size, so
+	// the declared size is what it can write.
+	if f.UncompressedSize64 > math.MaxInt64 {
+		return x.entryError(f.Name, errors.New("impossible size"))
+	}
+	size := int64(f.UncompressedSize64) // file accounts for it
+	if size > maxQueued {
+		if err := x.account(f.Name, size); err != nil {
+			return err
+		}
+		size = -1 // streamed
 	}
 	return x.file(f.Name, rel, perm, f.Modified, size, rc)
 }

@@ -113,6 +113,35 @@ func File(ctx context.Context, archivePath, dest string, strip int) error {
 type Dest struct {
 	Root string
 	Sub  string
+	// MaxSize is the most the archive may unpack to, in bytes: the sum of
+	// its regular files' sizes, a sparse file counted at its full logical
+	// size (it is written out densely). 0 means DefaultMaxSize. Reaching
+	// it stops the unpack with a *TooLargeError before the file that
+	// would pass it is written, so a bomb fails on its limit, not on a
+	// full disk.
+	MaxSize int64
+}
+
+// DefaultMaxSize is the unpack limit of an archive whose recipe gives no
+// unpacked_size: the chain's largest tree (go1.19.8's source, 114 MB from
+// a 26.5 MB tarball; Docker 20.10.24's largest, 19 MB) fits thirty times
+// over, so does a GCC or Linux source tree, and a board's disk still
+// outlasts it.
+const DefaultMaxSize = 4 << 30
+
+// TooLargeError is an archive that unpacks to more than its limit.
+type TooLargeError struct {
+	// Archive names the archive; Entry is the entry that would pass the
+	// limit; Limit is the limit in bytes.
+	Archive string
+	Entry   string
+	Limit   int64
+}
+
+// Error names the archive, the limit and what raises it.
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("unpack %s: it unpacks to more than its limit of %d bytes (at entry %q); if the archive is right, raise the limit with unpacked_size: in the recipe's source",
+		e.Archive, e.Limit, e.Entry)
 }
 
 // FileIn is File with the destination inside a larger tree.

@@ -36,7 +36,8 @@ func retryable(err error) bool {
 		return se.code >= 500 || se.code == http.StatusTooManyRequests || se.code == http.StatusRequestTimeout
 	}
 	var hm *HashMismatchError
-	return !errors.Is(err, errNotFound) && !errors.As(err, &hm) && !errors.Is(err, syscall.ENOSPC)
+	var tl *TooLargeError
+	return !errors.Is(err, errNotFound) && !errors.As(err, &hm) && !errors.As(err, &tl) && !errors.Is(err, syscall.ENOSPC)
 }
 
 // stallError is a download cut because no byte came for the stall timeout.
@@ -47,6 +48,9 @@ type stallError struct {
 }
 
 func (e *stallError) Error() string {
+	if e.have == 0 {
+		return fmt.Sprintf("fetch %s: no data for %v (the server stalled)", e.url, e.timeout)
+	}
 	return fmt.Sprintf("fetch %s: no data for %v (the server stalled; kept %d bytes for resuming)", e.url, e.timeout, e.have)
 }
 
@@ -103,11 +107,15 @@ func diskFull(err error, u, pp string) error {
 // attempt left there, and commits it to the cache if the hash matches. A
 // failed transfer keeps the partial file for the next attempt; a mismatch
 // removes it.
-func (f *Fetcher) download(ctx context.Context, u, sum, name string, log io.Writer) error {
+func (f *Fetcher) download(ctx context.Context, u, sum, name string, limit int64, log io.Writer) error {
 	ctx, wd, stop := f.watch(ctx)
 	defer stop()
 	pp := partialPath(f.opts.CacheDir, sum)
-	have, err := f.transfer(ctx, wd, u, sum, name, pp, log)
+	have, err := f.transfer(ctx, wd, u, sum, name, pp, limit, log)
+	if errors.As(err, new(*TooLargeError)) {
+		os.Remove(pp) // never to be finished
+		return err
+	}
 	if wd.stalled.Load() && err != nil {
 		return &stallError{url: u, timeout: wd.timeout, have: have}
 	}
@@ -116,7 +124,7 @@ func (f *Fetcher) download(ctx context.Context, u, sum, name string, log io.Writ
 
 // transfer is one download attempt (see download); have is how many bytes
 // the partial file holds when it returns.
-func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp string, log io.Writer) (int64, error) {
+func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp string, limit int64, log io.Writer) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(pp), 0o755); err != nil {
 		return 0, fmt.Errorf("fetch %s: %w", u, err)
 	}
@@ -141,6 +149,10 @@ func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp s
 		return have, err
 	}
 	defer resp.Body.Close()
+	tooLarge := &TooLargeError{URL: u, Limit: limit}
+	if resp.ContentLength >= 0 && have+resp.ContentLength > limit {
+		return have, tooLarge // said up front: nothing to download
+	}
 	var w io.Writer = io.MultiWriter(pf, h)
 	if f.opts.Progress != nil {
 		total := int64(-1)
@@ -156,8 +168,11 @@ func (f *Fetcher) transfer(ctx context.Context, wd *watchdog, u, sum, name, pp s
 		defer bar.Exit()
 		w = io.MultiWriter(pf, h, bar)
 	}
-	n, err := io.Copy(w, wd.reader(resp.Body))
+	n, err := io.Copy(w, &limitReader{r: wd.reader(resp.Body), left: limit - have, err: tooLarge})
 	have += n
+	if errors.As(err, new(*TooLargeError)) {
+		return have, err
+	}
 	if err != nil {
 		return have, fmt.Errorf("fetch %s: interrupted (kept %d bytes for resuming): %w", u, have, err)
 	}
@@ -255,8 +270,9 @@ func restart(pf *os.File, h hash.Hash) error {
 }
 
 // copyLocal copies the local file p into the cache if its sha256 is want
-// (any sha256 when want is empty) and returns its sha256.
-func (f *Fetcher) copyLocal(p, want string) (string, error) {
+// (any sha256 when want is empty) and it is at most limit bytes, and
+// returns its sha256.
+func (f *Fetcher) copyLocal(p, want string, limit int64) (string, error) {
 	in, err := os.Open(p)
 	if os.IsNotExist(err) {
 		return "", fmt.Errorf("fetch %s: %w", p, errNotFound)
@@ -274,7 +290,7 @@ func (f *Fetcher) copyLocal(p, want string) (string, error) {
 	}
 	defer tmp.discard()
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp.f, h), in); err != nil {
+	if _, err := io.Copy(io.MultiWriter(tmp.f, h), &limitReader{r: in, left: limit, err: &TooLargeError{URL: p, Limit: limit}}); err != nil {
 		return "", fmt.Errorf("fetch %s: %w", p, err)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
@@ -285,4 +301,70 @@ func (f *Fetcher) copyLocal(p, want string) (string, error) {
 		return "", fmt.Errorf("fetch %s: %w", p, err)
 	}
 	return got, nil
+}
+
+// IsNotFound reports whether err says a URL has no such file (HTTP 404 or
+// 410, or a missing local file).
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
+
+// Get downloads u whole into file, with the Fetcher's client, stall
+// timeout, retries and back-off, as url sources are: for a file whose
+// sha256 is not known beforehand (a Go module zip, known by its h1), so
+// there is no partial file to resume and each retry starts over. It stops
+// with a *TooLargeError past limit bytes. A missing file is an error for
+// which IsNotFound is true; every error names u.
+func (f *Fetcher) Get(ctx context.Context, u string, file *os.File, limit int64, log io.Writer) error {
+	if log == nil {
+		log = io.Discard
+	}
+	for attempt := 0; ; attempt++ {
+		err := f.getOnce(ctx, u, file, limit)
+		if err == nil || !retryable(err) || attempt >= f.opts.Retries || ctx.Err() != nil {
+			return err
+		}
+		wait := f.opts.Backoff << attempt
+		fmt.Fprintf(log, "%s: %v; retrying in %v\n", u, err, wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// getOnce is one attempt of Get.
+func (f *Fetcher) getOnce(ctx context.Context, u string, file *os.File, limit int64) error {
+	if err := restart(file, sha256.New()); err != nil {
+		return fmt.Errorf("fetch %s: %w", u, err)
+	}
+	ctx, wd, stop := f.watch(ctx)
+	defer stop()
+	err := func() error {
+		resp, err := f.request(ctx, u, 0)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+			return fmt.Errorf("fetch %s: %w", u, errNotFound)
+		case resp.StatusCode != http.StatusOK:
+			return &statusError{url: u, code: resp.StatusCode}
+		}
+		tooLarge := &TooLargeError{URL: u, Limit: limit}
+		if resp.ContentLength > limit {
+			return tooLarge
+		}
+		if _, err := io.Copy(file, &limitReader{r: wd.reader(resp.Body), left: limit, err: tooLarge}); err != nil {
+			if errors.As(err, new(*TooLargeError)) {
+				return err
+			}
+			return fmt.Errorf("fetch %s: interrupted: %w", u, err)
+		}
+		return nil
+	}()
+	if err != nil && wd.stalled.Load() {
+		return &stallError{url: u, timeout: wd.timeout}
+	}
+	return err
 }

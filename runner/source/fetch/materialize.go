@@ -71,7 +71,7 @@ func (f *Fetcher) Materialize(ctx context.Context, src plan.Source, tree string,
 // materialize is one attempt of Materialize, without the second fetch.
 func (f *Fetcher) materialize(ctx context.Context, src plan.Source, tree, name string, log io.Writer) error {
 	dest := filepath.Join(tree, src.Dest)
-	into := unpack.Dest{Root: tree, Sub: filepath.ToSlash(src.Dest)}
+	into := unpack.Dest{Root: tree, Sub: filepath.ToSlash(src.Dest), MaxSize: src.UnpackedSize}
 	p := CachePath(f.opts.CacheDir, src.SHA256)
 	file, err := os.Open(p)
 	if isNotExist(err) {
@@ -197,7 +197,7 @@ func (f *Fetcher) Download(ctx context.Context, urls []string, filename string, 
 		if c.remote() {
 			sum, err = f.downloadUnknown(ctx, c.url)
 		} else {
-			sum, err = f.copyLocal(c.local, "")
+			sum, err = f.copyLocal(c.local, "", DefaultMaxDownload)
 		}
 		switch {
 		case err == nil:
@@ -241,7 +241,8 @@ func (f *Fetcher) downloadUnknown(ctx context.Context, u string) (string, error)
 	}
 	defer tmp.discard()
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp.f, h), resp.Body); err != nil {
+	body := &limitReader{r: resp.Body, left: DefaultMaxDownload, err: &TooLargeError{URL: u, Limit: DefaultMaxDownload}}
+	if _, err := io.Copy(io.MultiWriter(tmp.f, h), body); err != nil {
 		return "", fmt.Errorf("fetch %s: %w", u, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -23,10 +24,21 @@ import (
 // target. The commit is still ours to check: the archive's global header
 // must name the pinned commit, which the caller found in the cache by its
 // full hash. Submodule entries are left as empty directories.
+//
+// The tree is written exactly as committed, as go-git's checkout writes it
+// (BOOTSTRAP_GIT=none): one commit must give one tree whichever backend
+// runs, since only the commit goes into signatures. So no export
+// attributes apply: --worktree-attributes makes git read .gitattributes
+// from the work tree instead of from the archived tree, and a bare
+// repository (cmd.Dir, so no caller's directory counts as one) has none;
+// the user's and the system's attribute files are switched off too.
 func archiveCheckout(ctx context.Context, gitCmd, repoPath, commit, dest string) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gitCmd, "--git-dir="+repoPath, "archive", "--format=tar", commit)
+	cmd := exec.CommandContext(ctx, gitCmd, "--git-dir="+repoPath, "-c", "core.attributesFile=/dev/null",
+		"archive", "--worktree-attributes", "--format=tar", commit)
+	cmd.Dir = repoPath
+	cmd.Env = append(os.Environ(), "GIT_ATTR_NOSYSTEM=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	pipe, err := cmd.StdoutPipe()

@@ -70,9 +70,19 @@ type Options struct {
 	Proxy string
 	// Offline forbids any network access (file:// proxies are still read).
 	Offline bool
-	// Client does the HTTP requests; nil means http.DefaultClient.
+	// Client does the HTTP requests; nil means fetch's default.
 	Client *http.Client
+	// HTTP downloads from http(s) proxies; nil means a fetch.Fetcher with
+	// Client and fetch's defaults. Sharing the url sources' fetcher gives
+	// module downloads the same stall timeout, retries and back-off, so a
+	// stalled proxy cannot hang a run.
+	HTTP *fetch.Fetcher
 }
+
+// MaxZip is the most a module zip download may take:
+// golang.org/x/mod/zip's cap on a module zip, which CheckZip enforces
+// after the download too.
+const MaxZip = modzip.MaxZipFile
 
 // Fetcher fetches and unpacks gomod sources.
 type Fetcher struct {
@@ -84,8 +94,8 @@ func New(opts Options) *Fetcher {
 	if opts.Proxy == "" {
 		opts.Proxy = DefaultProxy
 	}
-	if opts.Client == nil {
-		opts.Client = http.DefaultClient
+	if opts.HTTP == nil {
+		opts.HTTP = fetch.New(fetch.Options{CacheDir: opts.CacheDir, Client: opts.Client})
 	}
 	return &Fetcher{opts: opts}
 }
@@ -125,7 +135,7 @@ func (f *Fetcher) Zip(ctx context.Context, mod, version, h1 string, log io.Write
 		}
 		tried = append(tried, u)
 		fmt.Fprintf(log, "%s@%s: downloading %s\n", mod, version, u)
-		p, err := f.download(ctx, u, mv, h1)
+		p, err := f.download(ctx, u, mv, h1, log)
 		if err == nil {
 			fmt.Fprintf(log, "%s@%s: %s verified, cached as %s\n", mod, version, h1, p)
 			return p, nil
@@ -227,12 +237,7 @@ func (f *Fetcher) cached(mv module.Version, h1 string) (string, bool) {
 // download fetches u into a temporary file in the cache, verifies it and
 // gives it its content-addressed name. Errors for a missing file wrap
 // ErrNotFound.
-func (f *Fetcher) download(ctx context.Context, u string, mv module.Version, h1 string) (string, error) {
-	body, err := f.open(ctx, u)
-	if err != nil {
-		return "", err
-	}
-	defer body.Close()
+func (f *Fetcher) download(ctx context.Context, u string, mv module.Version, h1 string, log io.Writer) (string, error) {
 	tmpDir := filepath.Join(f.opts.CacheDir, "partial")
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return "", err
@@ -243,8 +248,14 @@ func (f *Fetcher) download(ctx context.Context, u string, mv module.Version, h1 
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
+	if err := f.get(ctx, u, tmp, log); err != nil {
+		return "", err
+	}
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), body); err != nil {
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(h, tmp); err != nil {
 		return "", fmt.Errorf("download %s: %w", u, err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -274,34 +285,31 @@ func (f *Fetcher) download(ctx context.Context, u string, mv module.Version, h1 
 	return final, nil
 }
 
-// open starts reading u: http(s) through the client, file:// from disk.
-func (f *Fetcher) open(ctx context.Context, u string) (io.ReadCloser, error) {
+// get copies u into tmp: http(s) through the url fetcher (its timeouts,
+// retries and stall detection, and MaxZip), file:// from disk. A missing
+// file is an error wrapping ErrNotFound.
+func (f *Fetcher) get(ctx context.Context, u string, tmp *os.File, log io.Writer) error {
 	pu, err := url.Parse(u)
 	if err != nil {
-		return nil, fmt.Errorf("bad proxy URL %s: %w", u, err)
+		return fmt.Errorf("bad proxy URL %s: %w", u, err)
 	}
-	if pu.Scheme == "file" {
-		r, err := os.Open(pu.Path)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", u, ErrNotFound)
+	if pu.Scheme != "file" {
+		err := f.opts.HTTP.Get(ctx, u, tmp, MaxZip, log)
+		if fetch.IsNotFound(err) {
+			return fmt.Errorf("%s: %w", u, ErrNotFound)
 		}
-		return r, err
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	r, err := os.Open(pu.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: %w", u, ErrNotFound)
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	resp, err := f.opts.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", u, err)
+	defer r.Close()
+	if _, err := io.Copy(tmp, io.LimitReader(r, MaxZip+1)); err != nil {
+		return fmt.Errorf("copy %s: %w", u, err)
 	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return resp.Body, nil
-	case http.StatusNotFound, http.StatusGone:
-		resp.Body.Close()
-		return nil, fmt.Errorf("%s: %s: %w", u, resp.Status, ErrNotFound)
-	}
-	resp.Body.Close()
-	return nil, fmt.Errorf("download %s: %s", u, resp.Status)
+	return nil
 }

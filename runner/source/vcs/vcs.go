@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/source"
 	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
@@ -43,6 +44,93 @@ var (
 func cacheDir(root, tool, url string) string {
 	h := sha256.Sum256([]byte(url))
 	return filepath.Join(root, tool, hex.EncodeToString(h[:]))
+}
+
+// lock takes the exclusive lock of the cache entry of url for a tool, as
+// git's entries have: svn's working copy and hg's clone are updated in
+// place, so two runs sharing a cache must take turns (without it, two
+// runs broke the svn fetch 3 times out of 3). It returns the release.
+func lock(ctx context.Context, root, tool, url string, log io.Writer) (func(), error) {
+	h := sha256.Sum256([]byte(url))
+	unlock, err := fetch.LockEntry(ctx, root, tool+"-"+hex.EncodeToString(h[:]), tool+" "+url, orDiscard(log))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", tool, url, err)
+	}
+	return unlock, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// exportChecked runs export, which writes a tree into the directory it is
+// given, into a fresh directory next to tree, checks the result's tree
+// hash against want when want is set, and moves it to dest (tree/src.Dest).
+// The export is hashed alone, before it joins other sources in tree, so
+// the hash is the source's own. A mismatch is an error naming the cached
+// copy and both hashes: the cache was edited or damaged, and the build
+// must not use it.
+func exportChecked(kind, url, cached, want, tree, dest string, export func(dir string) error) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(tree)), ".export-")
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", kind, url, err)
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "t")
+	if err := export(out); err != nil {
+		return err
+	}
+	if want != "" {
+		got, err := treehash.Sum(out)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", kind, url, err)
+		}
+		if got != want {
+			return fmt.Errorf("%s %s: the exported tree hashes to %s, not the pinned tree %s: the cached copy %s was changed or damaged; remove it to fetch it again", kind, url, got, want, cached)
+		}
+	}
+	return moveInto(out, dest)
+}
+
+// moveInto moves the entries of dir into dest, creating dest; an entry
+// that already exists in dest is an error (two sources would overlap).
+func moveInto(dir, dest string) error {
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		to := filepath.Join(dest, e.Name())
+		if _, err := os.Lstat(to); err == nil {
+			return fmt.Errorf("%s already exists: sources overlap", to)
+		}
+		if err := os.Rename(filepath.Join(dir, e.Name()), to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TreeHash exports src from the cache into a temporary directory and
+// returns its tree hash, for `bootstrap pin`. The source must have been
+// fetched.
+func TreeHash(ctx context.Context, f source.Fetcher, src plan.Source) (string, error) {
+	tmp, err := os.MkdirTemp("", "bootstrap-pin-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	src.Tree, src.Dest = "", "t"
+	if err := f.Materialize(ctx, src, tmp, nil); err != nil {
+		return "", err
+	}
+	return treehash.Sum(filepath.Join(tmp, "t"))
 }
 
 // tool describes a client and the Debian package that provides it.
@@ -127,6 +215,11 @@ func (s *SVN) Fetch(ctx context.Context, src plan.Source, log io.Writer) error {
 		return fmt.Errorf("svn %s: revision %q is not a number", src.Repo, src.Commit)
 	}
 	wc := cacheDir(s.opts.CacheDir, "svn", src.Repo)
+	unlock, err := lock(ctx, s.opts.CacheDir, "svn", src.Repo, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if s.at(ctx, wc, src.Commit) {
 		return nil
 	}
@@ -154,21 +247,30 @@ func (s *SVN) Fetch(ctx context.Context, src plan.Source, log io.Writer) error {
 	return os.Rename(tmp, wc)
 }
 
-// Materialize exports the cached working copy at src.Commit into dest.
+// Materialize exports the cached working copy at src.Commit into dest and
+// checks its tree hash against src.Tree.
 func (s *SVN) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
 	dest := filepath.Join(tree, src.Dest)
 	wc := cacheDir(s.opts.CacheDir, "svn", src.Repo)
+	unlock, err := lock(ctx, s.opts.CacheDir, "svn", src.Repo, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if !s.at(ctx, wc, src.Commit) {
 		if s.opts.Offline {
 			return missing("svn", src.Repo, src.Commit)
 		}
 		return fmt.Errorf("svn %s: revision %s is not in the cache (fetch it first)", src.Repo, src.Commit)
 	}
-	// Exporting a working copy reads only local files.
-	if _, err := s.svn.run(ctx, log, "export", "-q", "--force", "--non-interactive", wc, dest); err != nil {
-		return fmt.Errorf("svn %s: %w", src.Repo, err)
-	}
-	return nil
+	// Exporting a working copy reads only local files: the ones a user
+	// (or a step) may have edited, which the tree hash catches.
+	return exportChecked("svn", src.Repo, wc, src.Tree, tree, dest, func(out string) error {
+		if _, err := s.svn.run(ctx, log, "export", "-q", "--non-interactive", wc, out); err != nil {
+			return fmt.Errorf("svn %s: %w", src.Repo, err)
+		}
+		return nil
+	})
 }
 
 // HG fetches Mercurial sources: src.Repo at changeset src.Commit.
@@ -200,6 +302,11 @@ func (h *HG) Fetch(ctx context.Context, src plan.Source, log io.Writer) error {
 		return fmt.Errorf("hg %s: changeset %q is not a hash of at least 12 hex digits", src.Repo, src.Commit)
 	}
 	repo := cacheDir(h.opts.CacheDir, "hg", src.Repo)
+	unlock, err := lock(ctx, h.opts.CacheDir, "hg", src.Repo, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if h.has(ctx, repo, src.Commit) {
 		return nil
 	}
@@ -235,6 +342,11 @@ func (h *HG) Fetch(ctx context.Context, src plan.Source, log io.Writer) error {
 func (h *HG) Materialize(ctx context.Context, src plan.Source, tree string, log io.Writer) error {
 	dest := filepath.Join(tree, src.Dest)
 	repo := cacheDir(h.opts.CacheDir, "hg", src.Repo)
+	unlock, err := lock(ctx, h.opts.CacheDir, "hg", src.Repo, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if !h.has(ctx, repo, src.Commit) {
 		if h.opts.Offline {
 			return missing("hg", src.Repo, src.Commit)
@@ -242,8 +354,10 @@ func (h *HG) Materialize(ctx context.Context, src plan.Source, tree string, log 
 		return fmt.Errorf("hg %s: changeset %s is not in the cache (fetch it first)", src.Repo, src.Commit)
 	}
 	// archivemeta=false: no .hg_archival.txt in the tree.
-	if _, err := h.hg.run(ctx, log, "archive", "-R", repo, "-r", src.Commit, "-t", "files", "--config", "ui.archivemeta=false", dest); err != nil {
-		return fmt.Errorf("hg %s: %w", src.Repo, err)
-	}
-	return nil
+	return exportChecked("hg", src.Repo, repo, src.Tree, tree, dest, func(out string) error {
+		if _, err := h.hg.run(ctx, log, "archive", "-R", repo, "-r", src.Commit, "-t", "files", "--config", "ui.archivemeta=false", out); err != nil {
+			return fmt.Errorf("hg %s: %w", src.Repo, err)
+		}
+		return nil
+	})
 }

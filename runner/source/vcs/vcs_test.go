@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/runner/source"
 	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
@@ -134,5 +135,86 @@ func TestMissingTool(t *testing.T) {
 	err = NewHG(Options{CacheDir: t.TempDir()}).Fetch(context.Background(), plan.Source{Repo: "file:///nowhere", Commit: strings.Repeat("a", 40)}, nil)
 	if err == nil || !strings.Contains(err.Error(), "install Debian package mercurial") {
 		t.Errorf("hg missing: %v", err)
+	}
+}
+
+// TestTreeChecked: for svn and hg, TreeHash gives the hash Materialize
+// then accepts; after a file of the cached copy is edited, Materialize
+// refuses it and writes nothing into the tree: for svn on the tree hash
+// (naming it and the cached copy), for hg on its own integrity check.
+func TestTreeChecked(t *testing.T) {
+	need(t, "svn", "svnadmin", "hg")
+	base := t.TempDir()
+	repo := filepath.Join(base, "repo")
+	run(t, base, "svnadmin", "create", repo)
+	wc := filepath.Join(base, "wc")
+	run(t, base, "svn", "checkout", "-q", "file://"+repo, wc)
+	write(t, filepath.Join(wc, "trunk/VERSION"), "1\n")
+	run(t, wc, "svn", "add", "-q", "trunk")
+	run(t, wc, "svn", "commit", "-q", "-m", "r1")
+	up := filepath.Join(base, "up")
+	os.Mkdir(up, 0o755)
+	run(t, up, "hg", "init")
+	write(t, filepath.Join(up, "VERSION"), "1\n")
+	run(t, up, "hg", "add", "-q")
+	run(t, up, "hg", "commit", "-q", "-m", "one")
+	cs := run(t, up, "hg", "log", "-r", ".", "--template", "{node}")
+
+	cache := t.TempDir()
+	cases := []struct {
+		name   string
+		f      source.Fetcher
+		src    plan.Source
+		tamper func(t *testing.T)
+		caught string
+	}{
+		{"svn", NewSVN(Options{CacheDir: cache}), plan.Source{Kind: "svn", Repo: "file://" + repo + "/trunk", Commit: "1", Dest: "."},
+			func(t *testing.T) {
+				p, _ := filepath.Glob(filepath.Join(cache, "svn", "*", "VERSION"))
+				write(t, p[0], "evil\n")
+			}, "not the pinned tree "},
+		{"hg", NewHG(Options{CacheDir: cache}), plan.Source{Kind: "hg", Repo: "file://" + up, Commit: cs, Dest: "sub"},
+			func(t *testing.T) {
+				// Edit VERSION's revlog in the store (small revisions are
+				// stored uncompressed). hg checks a revision's hash as it
+				// reads it, so hg catches this before the tree hash does.
+				p, _ := filepath.Glob(filepath.Join(cache, "hg", "*", ".hg", "store", "data", "_v_e_r_s_i_o_n.i"))
+				if len(p) != 1 {
+					t.Skip("hg store layout not as expected")
+				}
+				data, _ := os.ReadFile(p[0])
+				i := strings.LastIndex(string(data), "1\n")
+				if i < 0 {
+					t.Skip("VERSION is stored compressed")
+				}
+				data[i] = '9'
+				os.WriteFile(p[0], data, 0o644)
+			}, "integrity check failed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			if err := c.f.Fetch(ctx, c.src, nil); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := TreeHash(ctx, c.f, c.src)
+			if err != nil || !strings.HasPrefix(sum, "sha256:") {
+				t.Fatalf("TreeHash = %q, %v", sum, err)
+			}
+			c.src.Tree = sum
+			tree := filepath.Join(t.TempDir(), "tree")
+			if err := c.f.Materialize(ctx, c.src, tree, nil); err != nil {
+				t.Fatalf("Materialize with the right tree: %v", err)
+			}
+			c.tamper(t)
+			again := filepath.Join(t.TempDir(), "tree")
+			err = c.f.Materialize(ctx, c.src, again, nil)
+			if err == nil || !strings.Contains(err.Error(), c.caught) || !strings.Contains(err.Error(), filepath.Join(cache, c.name)) {
+				t.Fatalf("Materialize of a tampered cache: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(again, c.src.Dest, "VERSION")); err == nil {
+				t.Error("the tampered export reached the tree")
+			}
+		})
 	}
 }
