@@ -139,16 +139,65 @@ func LoadOrCreate(dir string) (k *Key, created bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("signing key: %w", err)
 	}
+	if err := linkNew(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); errors.Is(err, fs.ErrExist) {
+		// Another run made it first: use theirs.
+		k, _, err := LoadOrCreate(dir)
+		return k, false, err
+	} else if err != nil {
+		return nil, false, fmt.Errorf("signing key: %w", err)
+	}
 	k = &Key{Private: pk, Dir: dir}
-	// The public key first: a private key without it is still usable, the
-	// other way round is not.
 	if err := atomicfile.Write(filepath.Join(dir, PublicName), PublicJSON(k.Public()), 0o644); err != nil {
 		return nil, false, fmt.Errorf("signing key: %w", err)
 	}
-	if err := atomicfile.Write(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, false, fmt.Errorf("signing key: %w", err)
-	}
 	return k, true, nil
+}
+
+// linkNew creates path with data, mode 0600, whole or not at all, and
+// fails with fs.ErrExist when it exists: two runs making the key at once
+// end up with one key, and neither reads half of it.
+func linkNew(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Link(f.Name(), path)
+}
+
+// LoadPublic returns the public key of the key in dir (what `record
+// --verify` checks against by default), without making one. Errors name
+// the directory.
+func LoadPublic(dir string) (ed25519.PublicKey, error) {
+	pub, err := ReadPublic(filepath.Join(dir, PublicName))
+	if errors.Is(err, fs.ErrNotExist) {
+		if k, _, err := loadExisting(dir); err == nil {
+			return k.Public(), nil
+		}
+		return nil, fmt.Errorf("no signing key in %s (bootstrap makes one at its first run; --key names another public key)", dir)
+	}
+	return pub, err
+}
+
+// loadExisting reads the private key in dir without making one.
+func loadExisting(dir string) (*Key, bool, error) {
+	priv := filepath.Join(dir, PrivateName)
+	data, err := os.ReadFile(priv)
+	if err != nil {
+		return nil, false, err
+	}
+	k, err := parsePrivate(priv, data)
+	return k, false, err
 }
 
 func parsePrivate(path string, data []byte) (*Key, error) {

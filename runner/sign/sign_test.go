@@ -137,3 +137,35 @@ func TestDir(t *testing.T) {
 		t.Error("no HOME: no error")
 	}
 }
+
+// TestKeyMadeOnceByRacingRuns: runs that make the key at the same moment
+// all end up signing with the one key on disk.
+func TestKeyMadeOnceByRacingRuns(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	keys := make([]*Key, 8)
+	errs := make(chan error, len(keys))
+	done := make(chan struct{})
+	for i := range keys {
+		go func() {
+			var err error
+			keys[i], _, err = LoadOrCreate(dir)
+			errs <- err
+			done <- struct{}{}
+		}()
+	}
+	for range keys {
+		<-done
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, err := LoadPublic(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if !k.Public().Equal(pub) {
+			t.Errorf("run %d signs with a key that is not the one on disk", i)
+		}
+	}
+}
