@@ -1,0 +1,227 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// signedRecipe builds a file and a tree in one component and a file in
+// another; host.tools names a tool whose digest is a host fact, so the
+// test can change the host between runs without changing a signature
+// (host.tools is a doctor check, not a step input).
+const signedRecipe = `name: signed
+host:
+  tools: [signtool]
+components:
+  - name: a
+    steps:
+      - name: make
+        run: mkdir -p tree && echo hello > tree/f && printf 'one\n' > out.bin
+    outputs:
+      - ${{ build }}/out.bin
+      - ${{ build }}/tree
+  - name: b
+    needs: [a]
+    steps:
+      - name: make
+        run: echo b > b.txt
+    outputs:
+      - ${{ build }}/b.txt
+`
+
+// sslibVerify is a verifier we did not write: Debian's
+// python3-securesystemslib. Debian 12 ships 0.26, which has no DSSE
+// Envelope class yet (0.28 added securesystemslib.dsse), so the script
+// reads the envelope as the DSSE spec defines it, builds the PAE from the
+// spec, and leaves the ed25519 verification of our public key (read with
+// SSlibKey.from_dict) to securesystemslib.
+const sslibVerify = `
+import base64, json, sys
+from securesystemslib.signer import SSlibKey, Signature
+from securesystemslib.exceptions import UnverifiedSignatureError
+env = json.load(open(sys.argv[1]))
+keydict = json.load(open(sys.argv[2]))
+key = SSlibKey.from_dict(keydict.pop("keyid"), keydict)
+assert env["payloadType"] == "application/vnd.in-toto+json", env["payloadType"]
+payload = base64.b64decode(env["payload"])
+ptype = env["payloadType"].encode()
+pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
+for s in env["signatures"]:
+    try:
+        key.verify_signature(Signature(s["keyid"], base64.b64decode(s["sig"]).hex()), pae)
+    except UnverifiedSignatureError as e:
+        print("rejected:", e)
+        sys.exit(1)
+    print("verified", s["keyid"][:16], json.loads(payload)["predicateType"])
+    sys.exit(0)
+print("no signature")
+sys.exit(1)
+`
+
+// python finds a python3 with securesystemslib (Debian's, not a
+// virtualenv's), or skips.
+func python(t *testing.T) string {
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(p, "-c", "import securesystemslib.signer").Run() == nil {
+			return p
+		}
+	}
+	t.Skip("no python3-securesystemslib (scripts/deps.sh test installs it)")
+	return ""
+}
+
+// signFixture writes the recipe and the host tool into a fresh dir and
+// returns it with the environment its runs use.
+func signFixture(t *testing.T) (dir string, env []string) {
+	dir = t.TempDir()
+	bin := filepath.Join(dir, "hostbin")
+	os.MkdirAll(bin, 0o755)
+	os.WriteFile(filepath.Join(bin, "signtool"), []byte("#!/bin/sh\necho signtool 1\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "signed.yaml"), []byte(signedRecipe), 0o644)
+	return dir, []string{"PATH=" + bin + ":" + os.Getenv("PATH")}
+}
+
+// TestSignedRecordVerifies: a run leaves a DSSE envelope signed with a key
+// made at first use outside the work dir and the cache; record --verify
+// and securesystemslib accept it; one changed byte in the statement, or in
+// a subject file, fails record --verify with a line naming it (and the
+// changed statement fails securesystemslib too).
+func TestSignedRecordVerifies(t *testing.T) {
+	py := python(t)
+	dir, env := signFixture(t)
+	if r := bsEnv(t, dir, env, "run", "signed.yaml"); r.code != 0 {
+		t.Fatalf("run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	keyDir := filepath.Join(dir, ".config/bootstrap/keys")
+	if fi, err := os.Stat(filepath.Join(keyDir, "ed25519")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("private key: %v", err)
+	}
+	record := filepath.Join(dir, ".bootstrap/signed", "provenance.json")
+	if _, err := os.Stat(record); err != nil {
+		// The default work dir may carry the target.
+		m, _ := filepath.Glob(filepath.Join(dir, ".bootstrap/*/provenance.json"))
+		if len(m) != 1 {
+			t.Fatalf("no record: %v", m)
+		}
+		record = m[0]
+	}
+	var envelope struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct{ KeyID, Sig string }
+	}
+	data, _ := os.ReadFile(record)
+	if err := json.Unmarshal(data, &envelope); err != nil || envelope.PayloadType != "application/vnd.in-toto+json" || len(envelope.Signatures) != 1 {
+		t.Fatalf("record is not a DSSE envelope: %v\n%s", err, data)
+	}
+
+	r := bsEnv(t, dir, env, "record", "--verify", record)
+	if r.code != 0 || !strings.Contains(r.stdout, "3 subject(s) match the disk") {
+		t.Fatalf("record --verify: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r = bsEnv(t, dir, env, "record", "signed.yaml", "--verify"); r.code != 0 {
+		t.Errorf("record RECIPE --verify (flag after the operand): %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = bsEnv(t, dir, env, "record", "--public-key")
+	pub := filepath.Join(t.TempDir(), "bootstrap.pub.json")
+	os.WriteFile(pub, []byte(r.stdout), 0o644)
+	if r = bsEnv(t, dir, env, "record", "--verify", "--key", pub, record); r.code != 0 {
+		t.Errorf("record --verify --key (the printed key): %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	script := filepath.Join(t.TempDir(), "verify.py")
+	os.WriteFile(script, []byte(sslibVerify), 0o644)
+	if out, err := exec.Command(py, script, record, pub).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "verified ") {
+		t.Fatalf("securesystemslib rejected our envelope: %v\n%s", err, out)
+	}
+
+	// One changed byte in the signed statement.
+	payload, _ := base64.StdEncoding.DecodeString(envelope.Payload)
+	i := strings.Index(string(payload), `"name": "signed"`) + len(`"name": "s`)
+	payload[i] = 'S'
+	var raw map[string]any
+	json.Unmarshal(data, &raw)
+	raw["payload"] = base64.StdEncoding.EncodeToString(payload)
+	tampered, _ := json.Marshal(raw)
+	tamperedPath := filepath.Join(t.TempDir(), "provenance.json")
+	os.WriteFile(tamperedPath, tampered, 0o644)
+	r = bsEnv(t, dir, env, "record", "--verify", tamperedPath)
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL "+tamperedPath+": signature") {
+		t.Errorf("record --verify of a changed statement: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if out, err := exec.Command(py, script, tamperedPath, pub).CombinedOutput(); err == nil {
+		t.Errorf("securesystemslib accepted a changed statement:\n%s", out)
+	}
+
+	// One changed byte in a subject file, and one in a subject tree.
+	out := filepath.Join(filepath.Dir(filepath.Dir(record)), filepath.Base(filepath.Dir(record)), "build/a/out.bin")
+	os.WriteFile(out, []byte("onE\n"), 0o644)
+	r = bsEnv(t, dir, env, "record", "--verify", record)
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL subject "+out+": sha256 on disk is") || strings.Count(r.stdout, "FAIL") != 1 {
+		t.Errorf("record --verify after a subject file changed: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	tree := filepath.Join(filepath.Dir(out), "tree")
+	os.WriteFile(filepath.Join(tree, "f"), []byte("hellO\n"), 0o644)
+	r = bsEnv(t, dir, env, "record", "--verify", record)
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL subject "+tree+": bootstrapTreeSha256 on disk is") {
+		t.Errorf("record --verify after a subject tree changed: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRecordHostFactsPerStep: a step done in an earlier run keeps that
+// run's host facts in the record; the step this run ran has this run's.
+func TestRecordHostFactsPerStep(t *testing.T) {
+	dir, env := signFixture(t)
+	if r := bsEnv(t, dir, env, "run", "signed.yaml"); r.code != 0 {
+		t.Fatalf("run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The host changes: another build of the tool the recipe names.
+	os.WriteFile(filepath.Join(dir, "hostbin", "signtool"), []byte("#!/bin/sh\necho signtool 2\n"), 0o755)
+	if r := bsEnv(t, dir, env, "run", "signed.yaml", "--force", "b:make"); r.code != 0 {
+		t.Fatalf("forced run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := bsEnv(t, dir, env, "record", "signed.yaml", "--json")
+	var envelope struct{ Payload string }
+	json.Unmarshal([]byte(r.stdout), &envelope)
+	payload, _ := base64.StdEncoding.DecodeString(envelope.Payload)
+	var st struct {
+		Predicate struct {
+			BuildDefinition struct {
+				ResolvedDependencies []struct {
+					Name        string
+					Digest      map[string]string
+					Annotations map[string]any
+				}
+			}
+			RunDetails struct {
+				Byproducts []struct {
+					Name        string
+					Annotations map[string]any
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(payload, &st); err != nil {
+		t.Fatalf("record: %v\n%s", err, r.stdout)
+	}
+	facts := map[string]any{}
+	for _, b := range st.Predicate.RunDetails.Byproducts {
+		facts[b.Name] = b.Annotations["hostFacts"]
+	}
+	if facts["a:make"] == nil || facts["b:make"] == nil || facts["a:make"] == facts["b:make"] {
+		t.Fatalf("host facts per step: %v", facts)
+	}
+	tools := map[any]string{} // facts set → digest of signtool in it
+	for _, d := range st.Predicate.BuildDefinition.ResolvedDependencies {
+		if d.Name == "host tool signtool" {
+			tools[d.Annotations["hostFacts"]] = d.Digest["sha256"]
+		}
+	}
+	if len(tools) != 2 || tools[facts["a:make"]] == "" || tools[facts["a:make"]] == tools[facts["b:make"]] {
+		t.Errorf("signtool in the record: %v (steps: %v)", tools, facts)
+	}
+}
