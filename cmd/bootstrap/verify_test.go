@@ -81,13 +81,19 @@ func serveModule(t *testing.T, mod, version string, data []byte) string {
 // that it holds each of want.
 func checkRecord(t *testing.T, dir string, want ...string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(hostWork(dir, "verify-test"), "provenance.json"))
+	path := filepath.Join(hostWork(dir, "verify-test"), "provenance.json")
+	envelope, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := provenance.CheckShape(data); err != nil {
+	if err := provenance.CheckShape(envelope); err != nil {
 		t.Error(err)
 	}
+	f, err := provenance.ReadFile(path) // the signed statement
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := f.Payload
 	for _, w := range want {
 		if !strings.Contains(string(data), w) {
 			t.Errorf("provenance.json lacks %s", w)

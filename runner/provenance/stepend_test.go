@@ -157,3 +157,34 @@ func TestHostFactsPerStep(t *testing.T) {
 		t.Errorf("host kernels in the record: %v", kernels)
 	}
 }
+
+// TestCheckShapeEnvelope: the written envelope passes CheckShape, and one
+// without signatures, or with another payload type, does not.
+func TestCheckShapeEnvelope(t *testing.T) {
+	p := compile(t)
+	st, err := Build(Run{Plan: p, Version: ReadVersion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, _ := sign.LoadOrCreate(filepath.Join(t.TempDir(), "keys"))
+	if err := Write(context.Background(), p.WorkDir, st, k); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(Path(p.WorkDir))
+	if err := CheckShape(data); err != nil {
+		t.Fatalf("our envelope: %v", err)
+	}
+	var env map[string]any
+	for name, change := range map[string]func(){
+		"no signatures": func() { env["signatures"] = []any{} },
+		"payload type":  func() { env["payloadType"] = "application/json" },
+		"extra field":   func() { env["payload_type"] = "x" },
+	} {
+		json.Unmarshal(data, &env)
+		change()
+		bad, _ := json.Marshal(env)
+		if err := CheckShape(bad); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
