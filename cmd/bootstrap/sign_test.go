@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
+	"github.com/porterkit/bootstrap/runner/provenance"
 )
 
 // signedRecipe builds a file and a tree in one component and a file in
@@ -223,5 +226,55 @@ func TestRecordHostFactsPerStep(t *testing.T) {
 	}
 	if len(tools) != 2 || tools[facts["a:make"]] == "" || tools[facts["a:make"]] == tools[facts["b:make"]] {
 		t.Errorf("signtool in the record: %v (steps: %v)", tools, facts)
+	}
+}
+
+// TestRecordRootfsTreeDigest: an emulated run's record names the root
+// file system by the tree hash of its files, not by its package list: a
+// changed file with the same package list gives another digest.
+func TestRecordRootfsTreeDigest(t *testing.T) {
+	busybox := testRootfs(t, "ppc64el")
+	dir := copyFixture(t, "emulate")
+	root := filepath.Join(dir, "rootfs")
+	if out, err := exec.Command("cp", "-a", busybox, root).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	os.MkdirAll(filepath.Join(root, "var/lib/dpkg"), 0o755)
+	os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), []byte("Package: busybox-static\nStatus: install ok installed\nArchitecture: ppc64el\nVersion: 1:1.35.0-4+b4\n\n"), 0o644)
+	work := filepath.Join(dir, "work")
+	t.Setenv("BOOTSTRAP_TEST_SLEEP", "0")
+	rootfsDigest := func(args ...string) (tree, packages string) {
+		t.Helper()
+		args = append([]string{"run", "--plain", "--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml"}, args...)
+		if r := bsEnv(t, dir, nil, args...); r.code != 0 {
+			t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		f, err := provenance.ReadFile(filepath.Join(work, "provenance.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var facts any // those of the run that ran probe:uname
+		for _, b := range f.Statement.Predicate.RunDetails.Byproducts {
+			if b.Name == "probe:uname" {
+				facts = b.Annotations["hostFacts"]
+			}
+		}
+		for _, d := range f.Statement.Predicate.BuildDefinition.ResolvedDependencies {
+			if strings.HasPrefix(d.Name, "rootfs ") && facts != nil && d.Annotations["hostFacts"] == facts {
+				tree = d.Digest[provenance.DigestTreeHash]
+				packages, _ = d.Annotations["packageListSha256"].(string)
+			}
+		}
+		return tree, packages
+	}
+	tree1, pkgs1 := rootfsDigest()
+	want, _ := treehash.Sum(root)
+	if tree1 == "" || "sha256:"+tree1 != want {
+		t.Fatalf("rootfs digest %q, want the tree hash %s", tree1, want)
+	}
+	os.WriteFile(filepath.Join(root, "etc-extra"), []byte("one more file\n"), 0o644)
+	tree2, pkgs2 := rootfsDigest("--force", "probe:uname")
+	if pkgs2 != pkgs1 || tree2 == tree1 || tree2 == "" {
+		t.Errorf("a changed tree with the same packages: tree %s → %s, package list %s → %s", tree1, tree2, pkgs1, pkgs2)
 	}
 }
