@@ -260,7 +260,7 @@ func TestRecordRootfsTreeDigest(t *testing.T) {
 			}
 		}
 		for _, d := range f.Statement.Predicate.BuildDefinition.ResolvedDependencies {
-			if strings.HasPrefix(d.Name, "rootfs ") && facts != nil && d.Annotations["hostFacts"] == facts {
+			if strings.HasPrefix(d.Name, "rootfs ") && d.Annotations["packageListSha256"] != nil && facts != nil && d.Annotations["hostFacts"] == facts {
 				tree = d.Digest[provenance.DigestTreeHash]
 				packages, _ = d.Annotations["packageListSha256"].(string)
 			}
