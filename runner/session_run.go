@@ -182,15 +182,16 @@ func (s *Session) preflight(ctx context.Context, o RunOptions) error {
 
 // SigningKey returns bootstrap's signing key (sign.Dir, made on first
 // use) after checking that it is outside the work dir and the cache, the
-// places a step can read. Errors say where the key is and why it cannot be
-// used.
+// places a step can read (a step's HOME is inside the work dir). Errors
+// say where the key is and why it cannot be used; a key dir in one of
+// those places is a *UsageError.
 func SigningKey(workDir, cache string) (*sign.Key, error) {
 	dir, err := sign.Dir(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	if err := sign.Outside(dir, map[string]string{"work dir": workDir, "cache": cache}); err != nil {
-		return nil, err
+		return nil, &UsageError{Err: err} // the porter's setting, like a bad flag
 	}
 	k, _, err := sign.LoadOrCreate(dir)
 	return k, err

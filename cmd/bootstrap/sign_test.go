@@ -278,3 +278,37 @@ func TestRecordRootfsTreeDigest(t *testing.T) {
 		t.Errorf("a changed tree with the same packages: tree %s → %s, package list %s → %s", tree1, tree2, pkgs1, pkgs2)
 	}
 }
+
+// TestKeyNeverWhereStepsSee: a key directory inside the work dir (where a
+// step's HOME is) or the cache is refused before any step runs, and no
+// key is made there; steps see neither the key's directory nor its
+// variables.
+func TestKeyNeverWhereStepsSee(t *testing.T) {
+	dir, env := signFixture(t)
+	work := filepath.Join(dir, "work")
+	for name, keyDir := range map[string]string{
+		"work dir": filepath.Join(work, "home", ".config", "bootstrap", "keys"),
+		"cache":    filepath.Join(dir, ".cache", "bootstrap", "keys"),
+	} {
+		r := bsEnv(t, dir, append(env, "BOOTSTRAP_KEY_DIR="+keyDir), "run", "--workdir", work, "signed.yaml")
+		if r.code != 2 || !strings.Contains(r.stderr, "inside the "+name) || len(started(r.stdout)) != 0 {
+			t.Errorf("key in the %s: exit %d, started %v\n%s%s", name, r.code, started(r.stdout), r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(keyDir); err == nil {
+			t.Errorf("a key dir was made in the %s", name)
+		}
+	}
+	// A step that looks for it finds nothing: not in its environment, not
+	// under its HOME (which holds only Go's telemetry setting).
+	os.WriteFile(filepath.Join(dir, "signed.yaml"), []byte(strings.Replace(signedRecipe,
+		"run: echo b > b.txt", `run: echo b > b.txt; env > env.txt; ls -aR "$HOME" > home.txt`, 1)), 0o644)
+	if r := bsEnv(t, dir, env, "run", "--workdir", work, "signed.yaml"); r.code != 0 {
+		t.Fatalf("run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	seen, _ := os.ReadFile(filepath.Join(work, "build/b/env.txt"))
+	home, _ := os.ReadFile(filepath.Join(work, "build/b/home.txt"))
+	if len(seen) == 0 || strings.Contains(string(seen), "BOOTSTRAP_KEY_DIR") || strings.Contains(string(seen), "XDG_CONFIG_HOME") ||
+		strings.Contains(string(seen), ".config") || strings.Contains(string(home), "ed25519") || strings.Contains(string(home), "bootstrap") {
+		t.Errorf("a step can find the key:\nenv:\n%s\nHOME:\n%s", seen, home)
+	}
+}

@@ -122,7 +122,9 @@ func digestNow(path, alg string) (sum string, ok bool, err error) {
 }
 
 // factsDir holds the host facts of the runs whose steps the work dir
-// keeps, one file per distinct set, named by its content's sha256.
+// keeps, one file per distinct set, named by its content's sha256, as
+// <id>.facts (JSON, but not *.json: nothing that lists checkpoints takes it
+// for one).
 func factsDir(workDir string) string { return filepath.Join(workDir, "state", ".host-facts") }
 
 // SaveFacts stores a run's host facts and returns their ID (the sha256 of
@@ -135,7 +137,7 @@ func SaveFacts(workDir string, facts []ResourceDescriptor) (string, error) {
 	}
 	sum := sha256.Sum256(data)
 	id := hex.EncodeToString(sum[:])
-	p := filepath.Join(factsDir(workDir), id+".json")
+	p := filepath.Join(factsDir(workDir), id+".facts")
 	if _, err := os.Stat(p); err == nil {
 		return id, nil
 	}
@@ -148,7 +150,7 @@ func SaveFacts(workDir string, facts []ResourceDescriptor) (string, error) {
 // LoadFacts reads the host facts SaveFacts stored under id. Errors name the
 // file.
 func LoadFacts(workDir, id string) ([]ResourceDescriptor, error) {
-	p := filepath.Join(factsDir(workDir), id+".json")
+	p := filepath.Join(factsDir(workDir), id+".facts")
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("host facts %s: missing", p)
