@@ -16,7 +16,7 @@ import (
 // recordOptions are the flags of `bootstrap record`.
 type recordOptions struct {
 	planOptions
-	// JSON prints the file as it is.
+	// JSON prints the statement as it was signed (the envelope's payload).
 	JSON bool
 	// Verify checks the record's signature and subjects instead of
 	// printing it; Key is the public key file to check with (default:
@@ -40,7 +40,7 @@ func recordCommand() *cli.Command {
 			"one FAIL line per problem and exit 1, or one ok line and exit 0.\n" +
 			"--public-key prints the public key as securesystemslib's JSON (keyval.public is its hex).",
 		Flags: append(workDirFlags(),
-			&cli.BoolFlag{Name: "json", Usage: "print the record itself"},
+			&cli.BoolFlag{Name: "json", Usage: "print the statement as signed (the file is its DSSE envelope)"},
 			&cli.BoolFlag{Name: "verify", Usage: "check the record's signature and its subjects on disk"},
 			&cli.StringFlag{Name: "key", Usage: "with --verify, the public key `FILE` to check with (JSON, PEM or hex)", DefaultText: "bootstrap's own"},
 			&cli.BoolFlag{Name: "public-key", Usage: "print bootstrap's public key"},
@@ -84,12 +84,13 @@ func runRecord(ctx context.Context, o recordOptions, out io.Writer, a []string) 
 		return err
 	}
 	if o.JSON {
-		data, err := os.ReadFile(provenance.Path(p.WorkDir))
+		// The statement as signed, for jq; the file is its envelope.
+		f, err := provenance.ReadFile(provenance.Path(p.WorkDir))
 		if os.IsNotExist(err) {
 			_, err = provenance.Read(p.WorkDir) // says how to get one
 		}
 		if err == nil {
-			_, err = out.Write(data)
+			_, err = out.Write(f.Payload)
 		}
 		return err
 	}
