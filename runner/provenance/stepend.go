@@ -44,14 +44,42 @@ func stepEndPath(workDir, id string) string {
 	return filepath.Join(workDir, "state", comp, step+".prov")
 }
 
-// SaveStepEnd writes e atomically beside its step's checkpoint. Errors
-// name the file.
+// SaveStepEnd writes e beside its step's checkpoint: to a temporary file
+// renamed into place, so a reader sees all of it or the previous one, but
+// without an fsync of its own (that doubled what a step's bookkeeping
+// costs: 2.5 ms a step here). The checkpoint written next syncs the
+// directory; after a power cut that loses the file's data, the .prov does
+// not parse and the record falls back to the checkpoint's tree hashes,
+// also taken at the step's end, and says the facts were not recorded.
+// Errors name the file.
 func SaveStepEnd(workDir string, e *StepEnd) error {
 	data, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return fmt.Errorf("step end of %s: %w", e.Step, err)
 	}
-	return atomicfile.Write(stepEndPath(workDir, e.Step), append(data, '\n'), 0o644)
+	p := stepEndPath(workDir, e.Step)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("step end of %s: %w", e.Step, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("step end of %s: %w", e.Step, err)
+	}
+	_, err = f.Write(append(data, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
 }
 
 // LoadStepEnd returns the StepEnd of a step's build, nil when there is
