@@ -94,11 +94,14 @@ func runRecord(ctx context.Context, o recordOptions, out io.Writer, a []string) 
 		}
 		return err
 	}
-	st, err := provenance.Read(p.WorkDir)
+	if _, err := provenance.Read(p.WorkDir); err != nil {
+		return err // says how to get one
+	}
+	f, err := provenance.ReadFile(provenance.Path(p.WorkDir))
 	if err != nil {
 		return err
 	}
-	st.WriteSummary(out)
+	f.WriteSummary(out)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -308,5 +309,29 @@ func TestKeyNeverWhereStepsSee(t *testing.T) {
 	if len(seen) == 0 || strings.Contains(string(seen), "BOOTSTRAP_KEY_DIR") || strings.Contains(string(seen), "XDG_CONFIG_HOME") ||
 		strings.Contains(string(seen), ".config") || strings.Contains(string(home), "ed25519") || strings.Contains(string(home), "bootstrap") {
 		t.Errorf("a step can find the key:\nenv:\n%s\nHOME:\n%s", seen, home)
+	}
+}
+
+// TestRecordSaysWhenALaterStepChangedAnOutput: the issue's case. A later
+// step rewrites an earlier component's output: the record names the
+// digest the earlier step left, marks the subject as changed, and
+// record --verify fails on it.
+func TestRecordSaysWhenALaterStepChangedAnOutput(t *testing.T) {
+	dir, env := signFixture(t)
+	os.WriteFile(filepath.Join(dir, "signed.yaml"), []byte(strings.Replace(signedRecipe,
+		"run: echo b > b.txt", "run: echo b > b.txt; echo spoiled > ../a/out.bin", 1)), 0o644)
+	work := filepath.Join(dir, "work")
+	if r := bsEnv(t, dir, env, "run", "--workdir", work, "signed.yaml"); r.code != 0 {
+		t.Fatalf("run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	out := filepath.Join(work, "build/a/out.bin")
+	r := bsEnv(t, dir, env, "record", "--workdir", work, "signed.yaml")
+	// sha256 of "one\n", what a:make wrote.
+	if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(out) + `\s+sha256:2c8b08da5ce60398e1f1…\s+CHANGED since its step: sha256 on disk is`).MatchString(r.stdout) {
+		t.Errorf("record does not show the step's digest and the change:\n%s%s", r.stdout, r.stderr)
+	}
+	r = bsEnv(t, dir, env, "record", "--verify", "--workdir", work, "signed.yaml")
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL subject "+out+": the record says: sha256 on disk is") {
+		t.Errorf("record --verify: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
