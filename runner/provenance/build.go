@@ -245,8 +245,8 @@ func subjects(s *plan.Step, cp *state.Checkpoint, end *StepEnd) []ResourceDescri
 		if end != nil {
 			dg = end.Outputs[o]
 		}
-		if dg == nil && cp.Outputs[o] != "" {
-			dg = map[string]string{DigestTreeHash: strings.TrimPrefix(cp.Outputs[o], "sha256:")}
+		if sum := checkpointTreeHash(cp, o); dg == nil && sum != "" {
+			dg = map[string]string{DigestTreeHash: strings.TrimPrefix(sum, "sha256:")}
 		}
 		if dg == nil {
 			continue

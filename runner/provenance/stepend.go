@@ -120,10 +120,7 @@ func OutputDigests(outputs []string, cp *state.Checkpoint) (map[string]map[strin
 			out[o] = map[string]string{"sha256": sum}
 			continue
 		}
-		sum := ""
-		if cp != nil {
-			sum = cp.Outputs[o]
-		}
+		sum := checkpointTreeHash(cp, o)
 		if sum == "" {
 			if sum, err = treehash.Sum(o); err != nil {
 				return nil, fmt.Errorf("declared output %s: %w", o, err)
@@ -132,6 +129,18 @@ func OutputDigests(outputs []string, cp *state.Checkpoint) (map[string]map[strin
 		out[o] = map[string]string{DigestTreeHash: strings.TrimPrefix(sum, "sha256:")}
 	}
 	return out, nil
+}
+
+// checkpointTreeHash is the one place that reads an output's digest from
+// a checkpoint: the tree hash ("sha256:<hex>", bootstrap/treehash) the
+// runner took when the step ended, "" when it has none. When the
+// checkpoint grows per-output records (size, mtime, inode, digest), only
+// this changes.
+func checkpointTreeHash(cp *state.Checkpoint, output string) string {
+	if cp == nil {
+		return ""
+	}
+	return cp.Outputs[output]
 }
 
 // digestNow computes a file's or tree's digest of the given algorithm as
