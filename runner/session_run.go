@@ -80,14 +80,6 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	place := s.place
 	var started time.Time
-	var key *sign.Key
-	facts := provenance.NewRunFacts(s.plan.WorkDir, func(ctx context.Context) []provenance.ResourceDescriptor {
-		f := provenance.HostFacts(ctx, s.plan.Recipe)
-		if place != nil {
-			f = append(f, place.Facts()...)
-		}
-		return f
-	})
 	opts := Options{
 		Selection: o.Selection, Jobs: s.cfg.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun, Verbose: o.Verbose,
 		Printer: o.Printer, Sources: sources, ApplyPatch: applyPatch, CheckRequirement: checkRequirement,
@@ -103,24 +95,17 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 					return err
 				}
 			}
-			// The key before any work: a key that cannot be had, or sits
-			// where steps can read it, fails the run now, not hours later.
-			if key, err = SigningKey(s.plan.WorkDir, cache); err != nil {
-				return err
-			}
 			started = time.Now()
 			return nil
 		},
-		StepEnded: func(ctx context.Context, st *plan.Step, cp *state.Checkpoint) error {
-			return stepEnded(ctx, s.plan.WorkDir, facts, st, cp)
-		},
 	}
+	key, facts := s.recordHooks(&opts, place, cache)
 	sum, err := Run(ctx, s.plan, opts)
 	if started.IsZero() {
 		return sum, err // nothing ran: the last record stays
 	}
 	// The record is written whatever the outcome, even after Ctrl-C.
-	if rerr := s.writeRecord(context.WithoutCancel(ctx), o, cache, key, facts, started, sum, err); rerr != nil {
+	if rerr := s.writeRecord(context.WithoutCancel(ctx), o, cache, *key, facts, started, sum, err); rerr != nil {
 		if err == nil {
 			return sum, rerr
 		}
@@ -195,6 +180,36 @@ func SigningKey(workDir, cache string) (*sign.Key, error) {
 	}
 	k, _, err := sign.LoadOrCreate(dir)
 	return k, err
+}
+
+// recordHooks adds to a run's options what its signed record needs: the
+// signing key, loaded (made on first use) before any work, so that a key
+// that cannot be had, or sits where steps can read it, fails the run now
+// rather than hours later; and, as each step ends, its outputs' digests
+// and this run's host facts (gathered once, at the first step's end). It
+// returns where the key will be and the run's facts.
+func (s *Session) recordHooks(opts *Options, place executor.Executor, cache string) (**sign.Key, *provenance.RunFacts) {
+	key := new(*sign.Key)
+	facts := provenance.NewRunFacts(s.plan.WorkDir, func(ctx context.Context) []provenance.ResourceDescriptor {
+		f := provenance.HostFacts(ctx, s.plan.Recipe)
+		if place != nil {
+			f = append(f, place.Facts()...)
+		}
+		return f
+	})
+	prepare := opts.Prepare
+	opts.Prepare = func(ctx context.Context, toRun []*plan.Step) error {
+		k, err := SigningKey(s.plan.WorkDir, cache)
+		if err != nil {
+			return err
+		}
+		*key = k
+		return prepare(ctx, toRun)
+	}
+	opts.StepEnded = func(ctx context.Context, st *plan.Step, cp *state.Checkpoint) error {
+		return stepEnded(ctx, s.plan.WorkDir, facts, st, cp)
+	}
+	return key, facts
 }
 
 // stepEnded keeps what the record needs from a step that just succeeded:
