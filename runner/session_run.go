@@ -99,13 +99,13 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 			return nil
 		},
 	}
-	key, facts := s.recordHooks(&opts, place, cache)
+	rec := s.recordHooks(&opts, place, cache)
 	sum, err := Run(ctx, s.plan, opts)
 	if started.IsZero() {
 		return sum, err // nothing ran: the last record stays
 	}
 	// The record is written whatever the outcome, even after Ctrl-C.
-	if rerr := s.writeRecord(context.WithoutCancel(ctx), o, cache, *key, facts, started, sum, err); rerr != nil {
+	if rerr := s.writeRecord(context.WithoutCancel(ctx), o, cache, rec, started, sum, err); rerr != nil {
 		if err == nil {
 			return sum, rerr
 		}
@@ -187,10 +187,10 @@ func SigningKey(workDir, cache string) (*sign.Key, error) {
 // that cannot be had, or sits where steps can read it, fails the run now
 // rather than hours later; and, as each step ends, its outputs' digests
 // and this run's host facts (gathered once, at the first step's end). It
-// returns where the key will be and the run's facts.
-func (s *Session) recordHooks(opts *Options, place executor.Executor, cache string) (**sign.Key, *provenance.RunFacts) {
-	key := new(*sign.Key)
-	facts := provenance.NewRunFacts(s.plan.WorkDir, func(ctx context.Context) []provenance.ResourceDescriptor {
+// returns them, the key set once Prepare has run.
+func (s *Session) recordHooks(opts *Options, place executor.Executor, cache string) *recording {
+	rec := &recording{}
+	rec.facts = provenance.NewRunFacts(s.plan.WorkDir, func(ctx context.Context) []provenance.ResourceDescriptor {
 		f := provenance.HostFacts(ctx, s.plan.Recipe)
 		if place != nil {
 			f = append(f, place.Facts()...)
@@ -203,13 +203,19 @@ func (s *Session) recordHooks(opts *Options, place executor.Executor, cache stri
 		if err != nil {
 			return err
 		}
-		*key = k
+		rec.key = k
 		return prepare(ctx, toRun)
 	}
 	opts.StepEnded = func(ctx context.Context, st *plan.Step, cp *state.Checkpoint) error {
-		return stepEnded(ctx, s.plan.WorkDir, facts, st, cp)
+		return stepEnded(ctx, s.plan.WorkDir, rec.facts, st, cp)
 	}
-	return key, facts
+	return rec
+}
+
+// recording is what a run's signed record is made with.
+type recording struct {
+	key   *sign.Key
+	facts *provenance.RunFacts
 }
 
 // stepEnded keeps what the record needs from a step that just succeeded:
@@ -227,12 +233,12 @@ func stepEnded(ctx context.Context, workDir string, facts *provenance.RunFacts, 
 	return provenance.SaveStepEnd(workDir, &provenance.StepEnd{Step: st.ID, Build: cp.Build, Outputs: outs, HostFacts: id})
 }
 
-// writeRecord writes <work>/provenance.json, signed with key, for a run
+// writeRecord writes <work>/provenance.json, signed with the run's key, for a run
 // that started, ended well or not. It returns an error only when the
 // record cannot be written.
-func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, key *sign.Key, facts *provenance.RunFacts, started time.Time, sum *Summary, runErr error) error {
+func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, rec *recording, started time.Time, sum *Summary, runErr error) error {
 	p, c := s.plan, s.cfg
-	factsID, err := facts.ID(ctx)
+	factsID, err := rec.facts.ID(ctx)
 	if err != nil {
 		return fmt.Errorf("provenance record: %w", err)
 	}
@@ -271,7 +277,7 @@ func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, k
 	if err != nil {
 		return fmt.Errorf("provenance record: %w", err)
 	}
-	return provenance.Write(ctx, p.WorkDir, st, key)
+	return provenance.Write(ctx, p.WorkDir, st, rec.key)
 }
 
 // applyPatch is the run's patch hook.
