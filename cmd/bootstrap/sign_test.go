@@ -98,6 +98,13 @@ func signFixture(t *testing.T) (dir string, env []string) {
 func TestSignedRecordVerifies(t *testing.T) {
 	py := python(t)
 	dir, env := signFixture(t)
+	// Before the first run there is no key, and nothing makes one but a run.
+	if r := bsEnv(t, dir, env, "record", "--public-key"); r.code != 1 || !strings.Contains(r.stderr, "no signing key in "+filepath.Join(dir, ".config/bootstrap/keys")) {
+		t.Errorf("record --public-key before any run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := bsEnv(t, dir, env, "record", "--key", "k.pub", "signed.yaml"); r.code != 2 || !strings.Contains(r.stderr, "--key goes with --verify") {
+		t.Errorf("record --key without --verify: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	if r := bsEnv(t, dir, env, "run", "signed.yaml"); r.code != 0 {
 		t.Fatalf("run: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
