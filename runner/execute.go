@@ -177,6 +177,11 @@ func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath strin
 			return err
 		}
 	}
+	if s.opts.StepEnded != nil {
+		if err := s.opts.StepEnded(ctx, st, cp); err != nil {
+			return fmt.Errorf("step %s: %w", st.ID, err)
+		}
+	}
 	if err := s.store.Save(cp); err != nil {
 		return fmt.Errorf("step %s: save checkpoint: %w", st.ID, err)
 	}

@@ -56,6 +56,11 @@ type Options struct {
 	// the checks and descriptions a run needs cost nothing when there is
 	// nothing to do. An error from it stops the run before any work.
 	Prepare func(ctx context.Context, toRun []*plan.Step) error
+	// StepEnded, when set, is called when a step succeeded, with its
+	// checkpoint about to be written: what must be taken at the step's end
+	// (the provenance's digests and host facts) is taken there. An error
+	// fails the step.
+	StepEnded func(ctx context.Context, st *plan.Step, cp *state.Checkpoint) error
 }
 
 // Summary is what a run did.

@@ -16,6 +16,7 @@ import (
 	"github.com/porterkit/bootstrap/runner/progress"
 	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/require"
+	"github.com/porterkit/bootstrap/runner/sign"
 	"github.com/porterkit/bootstrap/runner/state"
 	"github.com/porterkit/bootstrap/runner/verify"
 	"github.com/porterkit/bootstrap/runner/workdir"
@@ -104,12 +105,13 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 			return nil
 		},
 	}
+	rec := s.recordHooks(&opts, place, cache)
 	sum, err := Run(ctx, s.plan, opts)
 	if started.IsZero() {
 		return sum, err // nothing ran: the last record stays
 	}
 	// The record is written whatever the outcome, even after Ctrl-C.
-	if rerr := s.writeRecord(context.WithoutCancel(ctx), o, cache, place, started, sum, err); rerr != nil {
+	if rerr := s.writeRecord(context.WithoutCancel(ctx), o, cache, rec, started, sum, err); rerr != nil {
 		if err == nil {
 			return sum, rerr
 		}
@@ -169,11 +171,83 @@ func (s *Session) preflight(ctx context.Context, o RunOptions) error {
 	return fmt.Errorf("%d host check(s) failed (--skip-doctor runs anyway)%s: %w", len(rep.Failed()), hint, ErrHostChecks)
 }
 
-// writeRecord writes <work>/provenance.json for a run that started, ended
-// well or not. It returns an error only when the record cannot be
-// written.
-func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, place executor.Executor, started time.Time, sum *Summary, runErr error) error {
+// SigningKey returns bootstrap's signing key (sign.Dir, made on first
+// use) after checking that it is outside the work dir and the cache, the
+// places a step can read (a step's HOME is inside the work dir). Errors
+// say where the key is and why it cannot be used; a key dir in one of
+// those places is a *UsageError.
+func SigningKey(workDir, cache string) (*sign.Key, error) {
+	dir, err := sign.Dir(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := sign.Outside(dir, map[string]string{"work dir": workDir, "cache": cache}); err != nil {
+		return nil, &UsageError{Err: err} // the porter's setting, like a bad flag
+	}
+	k, _, err := sign.LoadOrCreate(dir)
+	return k, err
+}
+
+// recordHooks adds to a run's options what its signed record needs: the
+// signing key, loaded (made on first use) before any work, so that a key
+// that cannot be had, or sits where steps can read it, fails the run now
+// rather than hours later; and, as each step ends, its outputs' digests
+// and this run's host facts (gathered once, at the first step's end). It
+// returns them, the key set once Prepare has run.
+func (s *Session) recordHooks(opts *Options, place executor.Executor, cache string) *recording {
+	rec := &recording{}
+	rec.facts = provenance.NewRunFacts(s.plan.WorkDir, func(ctx context.Context) []provenance.ResourceDescriptor {
+		f := provenance.HostFacts(ctx, s.plan.Recipe)
+		if place != nil {
+			f = append(f, place.Facts()...)
+		}
+		return f
+	})
+	prepare := opts.Prepare
+	opts.Prepare = func(ctx context.Context, toRun []*plan.Step) error {
+		k, err := SigningKey(s.plan.WorkDir, cache)
+		if err != nil {
+			return err
+		}
+		rec.key = k
+		return prepare(ctx, toRun)
+	}
+	opts.StepEnded = func(ctx context.Context, st *plan.Step, cp *state.Checkpoint) error {
+		return stepEnded(ctx, s.plan.WorkDir, rec.facts, st, cp)
+	}
+	return rec
+}
+
+// recording is what a run's signed record is made with.
+type recording struct {
+	key   *sign.Key
+	facts *provenance.RunFacts
+}
+
+// stepEnded keeps what the record needs from a step that just succeeded:
+// its outputs' digests now, and the ID of this run's host facts (gathered
+// at the first step's end). Errors name the output or file.
+func stepEnded(ctx context.Context, workDir string, facts *provenance.RunFacts, st *plan.Step, cp *state.Checkpoint) error {
+	outs, err := provenance.OutputDigests(st.Outputs, cp)
+	if err != nil {
+		return err
+	}
+	id, err := facts.ID(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	return provenance.SaveStepEnd(workDir, &provenance.StepEnd{Step: st.ID, Build: cp.Build, Outputs: outs, HostFacts: id})
+}
+
+// writeRecord writes <work>/provenance.json, signed with the run's key, for a run
+// that started, ended well or not. It returns an error only when the
+// record cannot be written.
+func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, rec *recording, started time.Time, sum *Summary, runErr error) error {
 	p, c := s.plan, s.cfg
+	factsID, err := rec.facts.ID(ctx)
+	if err != nil {
+		return fmt.Errorf("provenance record: %w", err)
+	}
 	r := provenance.Run{
 		Plan: p,
 		Parameters: map[string]any{
@@ -185,11 +259,8 @@ func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, p
 		Finished:     time.Now(),
 		InvocationID: state.NewBuildID(),
 		Failed:       map[string]provenance.Failure{},
-		Host:         provenance.HostFacts(ctx, p.Recipe),
+		HostFacts:    factsID,
 		Version:      provenance.ReadVersion(),
-	}
-	if place != nil {
-		r.Host = append(r.Host, place.Facts()...)
 	}
 	if sum != nil {
 		r.Ran = sum.Ran
@@ -212,7 +283,7 @@ func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, p
 	if err != nil {
 		return fmt.Errorf("provenance record: %w", err)
 	}
-	return provenance.Write(p.WorkDir, st)
+	return provenance.Write(ctx, p.WorkDir, st, rec.key)
 }
 
 // applyPatch is the run's patch hook.

@@ -40,6 +40,8 @@ func openSession(t *testing.T, text string, cfg runner.Config) *runner.Session {
 	}
 	cfg.WorkDir = filepath.Join(dir, "work")
 	cfg.Cache = filepath.Join(dir, "cache")
+	// The run signs its record: with a key of the test's, not the user's.
+	t.Setenv("BOOTSTRAP_KEY_DIR", filepath.Join(dir, "keys"))
 	amd64, _ := arch.Lookup("amd64")
 	cfg.Detect = func() (arch.Host, error) { return arch.Host{Target: amd64}, nil }
 	s, err := runner.Open(context.Background(), cfg)

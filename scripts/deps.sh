@@ -7,10 +7,12 @@ set -eu
 # Packages the tests exercise for real: a C compiler for the fixture chain,
 # git, subversion and mercurial for the source tests, the archivers the
 # unpacker is compared with, dpkg-dev for dpkg-source (the reference the
-# patch engine is checked against), groff-base to render the man page.
+# patch engine is checked against), groff-base to render the man page,
+# python3-securesystemslib: a verifier of our signed provenance that we did
+# not write (cmd/bootstrap/sign_test.go).
 # qemu-user-static and mmdebstrap come from scripts/emulation.sh
 # (bookworm-backports' qemu: Debian 12's own breaks Go programs).
-test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev groff-base"
+test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev groff-base python3-securesystemslib"
 # The real chain adds gccgo-12 (the seed compiler), Docker's build and run
 # dependencies, and busybox-static for the smoke-test image.
 e2e_pkgs="$test_pkgs gccgo-12 golang-any containerd runc iptables busybox-static libseccomp-dev libbtrfs-dev libdevmapper-dev pkg-config"

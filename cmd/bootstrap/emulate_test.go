@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/porterkit/bootstrap/runner/provenance"
 )
 
 // testRootfs returns the busybox root file system of a Debian architecture
@@ -222,8 +224,8 @@ func TestEmulatedPackageChange(t *testing.T) {
 		t.Errorf("after the package change the run started %q, want %q", got, want)
 	}
 	// The provenance record names the tree's packages the steps used.
-	rec, err := os.ReadFile(filepath.Join(work, "provenance.json"))
-	if err != nil || !strings.Contains(string(rec), "pkg:deb/debian/busybox-static@1:1.35.0-4+b4?arch=ppc64el") {
+	rec, err := provenance.ReadFile(filepath.Join(work, "provenance.json")) // the signed statement
+	if err != nil || !strings.Contains(string(rec.Payload), "pkg:deb/debian/busybox-static@1:1.35.0-4+b4?arch=ppc64el") {
 		t.Errorf("provenance.json does not list the tree's package (%v)", err)
 	}
 }

@@ -81,13 +81,19 @@ func serveModule(t *testing.T, mod, version string, data []byte) string {
 // that it holds each of want.
 func checkRecord(t *testing.T, dir string, want ...string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(hostWork(dir, "verify-test"), "provenance.json"))
+	path := filepath.Join(hostWork(dir, "verify-test"), "provenance.json")
+	envelope, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := provenance.CheckShape(data); err != nil {
+	if err := provenance.CheckShape(envelope); err != nil {
 		t.Error(err)
 	}
+	f, err := provenance.ReadFile(path) // the signed statement
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := f.Payload
 	for _, w := range want {
 		if !strings.Contains(string(data), w) {
 			t.Errorf("provenance.json lacks %s", w)
@@ -107,7 +113,8 @@ func bsEnv(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache")), env...)
+	// XDG_CONFIG_HOME: the signing key of the test's own, not the user's.
+	cmd.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"), "XDG_CONFIG_HOME="+filepath.Join(dir, ".config")), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

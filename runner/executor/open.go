@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
@@ -148,16 +149,21 @@ func linux32(h arch.Host, t arch.Target) bool {
 	return t.Bits == 32 && h.KernelBits == 64 && h.KernelRuns(t)
 }
 
-// Facts implements Executor: the tree as a whole (its package list's
-// sha256) and each package as a package URL. The steps ran in this tree:
-// its packages are what they used, beside the host's kernel (and qemu).
+// Facts implements Executor: the tree as a whole, by the tree hash of its
+// content (kept beside the cached tree, so computed once), with its
+// package list's sha256 as an annotation, and each package as a package
+// URL. The steps ran in this tree: its packages are what they used,
+// beside the host's kernel (and qemu).
 func (c *Chroot) Facts() []provenance.ResourceDescriptor {
 	sum := sha256.Sum256([]byte(c.Rootfs.Identity()))
-	out := []provenance.ResourceDescriptor{{
-		Name: "rootfs " + c.Rootfs.Spec.Name(), URI: "rootfs:" + c.Rootfs.Spec.String(),
-		Digest:      map[string]string{"sha256": hex.EncodeToString(sum[:])},
-		Annotations: map[string]any{"packages": len(c.Rootfs.Packages), "linux32": c.Linux32},
-	}}
+	a := map[string]any{"packages": len(c.Rootfs.Packages), "linux32": c.Linux32, "packageListSha256": hex.EncodeToString(sum[:])}
+	d := provenance.ResourceDescriptor{Name: "rootfs " + c.Rootfs.Spec.Name(), URI: "rootfs:" + c.Rootfs.Spec.String(), Annotations: a}
+	if tree, err := c.Rootfs.TreeDigest(); err == nil {
+		d.Digest = map[string]string{provenance.DigestTreeHash: strings.TrimPrefix(tree, "sha256:")}
+	} else {
+		a["treeDigestError"] = err.Error() // facts are evidence: say what could not be taken
+	}
+	out := []provenance.ResourceDescriptor{d}
 	for _, pkg := range c.Rootfs.Packages {
 		out = append(out, provenance.ResourceDescriptor{Name: "rootfs package " + pkg.Name,
 			URI: "pkg:deb/debian/" + pkg.Name + "@" + pkg.Version + "?arch=" + pkg.Arch})

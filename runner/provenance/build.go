@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,12 +17,6 @@ import (
 	"github.com/porterkit/bootstrap/runner/state"
 	"github.com/porterkit/bootstrap/runner/verify"
 )
-
-// FileName is the record's name in the work dir.
-const FileName = "provenance.json"
-
-// Path is where a work dir's record is.
-func Path(workDir string) string { return filepath.Join(workDir, FileName) }
 
 // Failure is how a step of this run failed.
 type Failure struct {
@@ -44,9 +41,11 @@ type Run struct {
 	// Ran lists the steps this run ran; Failed those that failed.
 	Ran    []string
 	Failed map[string]Failure
-	// Host are the build machine's facts (see HostFacts).
-	Host    []ResourceDescriptor
-	Version Version
+	// HostFacts is the ID of this run's host facts (SaveFacts): those of
+	// the steps that failed in it. A step that succeeded names its run's
+	// facts in its StepEnd, so one done in an earlier run keeps that run's.
+	HostFacts string
+	Version   Version
 }
 
 // Build assembles the record from the plan, the checkpoints in the work dir
@@ -69,24 +68,46 @@ func Build(r Run) (*Statement, error) {
 		ran[id] = true
 	}
 	var byproducts []ResourceDescriptor
+	var factSets []string // in order of first use
 	for _, s := range r.Plan.Steps {
 		cp, err := store.Load(s.ID)
-		if err != nil {
-			cp = nil // a damaged checkpoint is the run's business; the record says "not done"
+		if err != nil || (cp != nil && cp.Signature != s.Signature) {
+			cp = nil // a damaged or stale checkpoint: the record says "not done"
+		}
+		var end *StepEnd
+		if cp != nil {
+			end = LoadStepEnd(r.Plan.WorkDir, s.ID, cp.Build)
 		}
 		deps, err := dependencies(s)
 		if err != nil {
 			return nil, err
 		}
 		bd.ResolvedDependencies = append(bd.ResolvedDependencies, deps...)
-		subj, err := subjects(s, cp)
+		st.Subject = append(st.Subject, subjects(s, cp, end)...)
+		b := stepRecord(r, s, cp, ran[s.ID])
+		if id := stepFacts(r, s, cp, end); id != "" {
+			b.Annotations["hostFacts"] = shortID(id)
+			if !slices.Contains(factSets, id) {
+				factSets = append(factSets, id)
+			}
+		} else if cp != nil {
+			b.Annotations["hostFacts"] = "not recorded (done by a bootstrap that did not keep them)"
+		}
+		byproducts = append(byproducts, b)
+	}
+	for _, id := range factSets {
+		facts, err := LoadFacts(r.Plan.WorkDir, id)
 		if err != nil {
 			return nil, err
 		}
-		st.Subject = append(st.Subject, subj...)
-		byproducts = append(byproducts, stepRecord(r, s, cp, ran[s.ID]))
+		for _, f := range facts {
+			if f.Annotations == nil {
+				f.Annotations = map[string]any{}
+			}
+			f.Annotations["hostFacts"] = shortID(id)
+			bd.ResolvedDependencies = append(bd.ResolvedDependencies, f)
+		}
 	}
-	bd.ResolvedDependencies = append(bd.ResolvedDependencies, r.Host...)
 	st.Predicate = Provenance{BuildDefinition: bd, RunDetails: RunDetails{
 		Builder:    Builder{ID: BuilderID, Version: r.Version.builderVersion()},
 		Metadata:   Metadata{InvocationID: r.InvocationID, StartedOn: r.Started.UTC(), FinishedOn: r.Finished.UTC()},
@@ -199,42 +220,97 @@ func patchDescriptors(comp string, p plan.Patch) ([]ResourceDescriptor, error) {
 }
 
 // subjects are a done step's declared outputs and, for a verify step, the
-// verified artifact.
-func subjects(s *plan.Step, cp *state.Checkpoint) ([]ResourceDescriptor, error) {
-	if cp == nil || cp.Signature != s.Signature {
-		return nil, nil // not built by this recipe as it stands
+// verified artifact, with their digests as taken when the step ended
+// (end), each checked again against the disk now: a subject that changed
+// since carries a "mismatch" annotation, which fails `record --verify`.
+// Without an end (a checkpoint from a bootstrap that did not keep one), a
+// tree hash from the checkpoint stands in, also taken at the step's end.
+func subjects(s *plan.Step, cp *state.Checkpoint, end *StepEnd) []ResourceDescriptor {
+	if cp == nil {
+		return nil // not built by this recipe as it stands
 	}
 	var out []ResourceDescriptor
 	if s.Kind == plan.KindVerify {
 		var res verify.Result
 		if err := json.Unmarshal(cp.Record, &res); err != nil || !res.Identical {
-			return nil, nil
+			return nil
 		}
-		return []ResourceDescriptor{{Name: s.Verify.File, URI: "file://" + s.Verify.File,
+		d := ResourceDescriptor{Name: s.Verify.File, URI: "file://" + s.Verify.File,
 			Digest:      map[string]string{"sha256": res.ArtifactSHA256},
-			Annotations: map[string]any{"verified": "bit-identical", "reference": s.Verify.Reference}}}, nil
+			Annotations: map[string]any{"verified": "bit-identical", "reference": s.Verify.Reference}}
+		return []ResourceDescriptor{markMismatch(d)}
 	}
 	for _, o := range s.Outputs {
-		d := ResourceDescriptor{Name: o, URI: "file://" + o}
-		fi, err := os.Stat(o)
-		switch {
-		case err != nil:
-			continue // the status says it is missing; nothing to vouch for
-		case fi.Mode().IsRegular():
-			sum, err := verify.FileSHA256(o)
-			if err != nil {
-				return nil, err
-			}
-			d.Digest = map[string]string{"sha256": sum}
-		default:
-			// A tree: the digest bootstrap took when the step finished
-			// (paths, types, executable bits, contents, link targets).
-			d.Digest = map[string]string{DigestTreeHash: strings.TrimPrefix(cp.Outputs[o], "sha256:")}
+		var dg map[string]string
+		if end != nil {
+			dg = end.Outputs[o]
 		}
-		out = append(out, d)
+		if sum := checkpointTreeHash(cp, o); dg == nil && sum != "" {
+			dg = map[string]string{DigestTreeHash: strings.TrimPrefix(sum, "sha256:")}
+		}
+		if dg == nil {
+			continue
+		}
+		out = append(out, markMismatch(ResourceDescriptor{Name: o, URI: "file://" + o, Digest: dg}))
 	}
-	return out, nil
+	return out
 }
+
+// markMismatch checks a subject against the disk and, when it differs,
+// says so in its "mismatch" annotation.
+func markMismatch(d ResourceDescriptor) ResourceDescriptor {
+	if why := CheckSubject(d); why != "" {
+		if d.Annotations == nil {
+			d.Annotations = map[string]any{}
+		}
+		d.Annotations["mismatch"] = why + " when the record was written"
+	}
+	return d
+}
+
+// CheckSubject compares a subject's digests with its file or tree (its
+// file:// URI) as it is now, and returns what differs, "" when nothing
+// does or the subject names no local path.
+func CheckSubject(d ResourceDescriptor) string {
+	path, ok := strings.CutPrefix(d.URI, "file://")
+	if !ok {
+		return ""
+	}
+	algs := make([]string, 0, len(d.Digest))
+	for alg := range d.Digest {
+		algs = append(algs, alg)
+	}
+	sort.Strings(algs)
+	for _, alg := range algs {
+		now, known, err := digestNow(path, alg)
+		switch {
+		case !known:
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return "missing on disk"
+		case err != nil:
+			return fmt.Sprintf("cannot be read: %v", err)
+		case now != d.Digest[alg]:
+			return fmt.Sprintf("%s on disk is %s, not %s", alg, now, d.Digest[alg])
+		}
+	}
+	return ""
+}
+
+// stepFacts is the ID of the host facts of the run that ran a step: the
+// one its StepEnd names, or this run's for a step that failed in it.
+func stepFacts(r Run, s *plan.Step, cp *state.Checkpoint, end *StepEnd) string {
+	if end != nil {
+		return end.HostFacts
+	}
+	if _, failed := r.Failed[s.ID]; failed && cp == nil {
+		return r.HostFacts
+	}
+	return ""
+}
+
+// shortID is a facts ID as the record shows it.
+func shortID(id string) string { return id[:min(16, len(id))] }
 
 // stepRecord is a step as a byproduct: its signature as digest, and how
 // it ended in its annotations.
@@ -248,7 +324,7 @@ func stepRecord(r Run, s *plan.Step, cp *state.Checkpoint, ran bool) ResourceDes
 		if f.Verification != nil {
 			a["verification"] = f.Verification
 		}
-	case cp != nil && cp.Signature == s.Signature:
+	case cp != nil:
 		a["status"] = "done earlier"
 		if ran {
 			a["status"] = "ran"
@@ -288,33 +364,4 @@ func isLast(p *plan.Plan, s *plan.Step) bool {
 		}
 	}
 	return last == s.ID
-}
-
-// Write stores the record at <work>/provenance.json atomically (temp file,
-// fsync, rename), so a reader never sees half of it.
-func Write(workDir string, st *Statement) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := state.WriteFileAtomic(Path(workDir), append(data, '\n')); err != nil {
-		return fmt.Errorf("write %s: %w", Path(workDir), err)
-	}
-	return nil
-}
-
-// Read loads a record; an error names the file and says how to get one.
-func Read(workDir string) (*Statement, error) {
-	data, err := os.ReadFile(Path(workDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no provenance record at %s: `bootstrap run` writes one when a run ends", Path(workDir))
-	}
-	if err != nil {
-		return nil, err
-	}
-	var st Statement
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", Path(workDir), err)
-	}
-	return &st, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/runner/sign"
 	"github.com/porterkit/bootstrap/runner/state"
 	"github.com/porterkit/bootstrap/runner/verify"
 )
@@ -101,18 +102,31 @@ func TestRecord(t *testing.T) {
 	r := Run{Plan: p, Started: time.Now().Add(-time.Minute), Finished: time.Now(), Ran: []string{"go:make"},
 		Parameters: map[string]any{"offline": true},
 		Failed:     map[string]Failure{"go:verify": {Exit: 1, Error: "not bit-identical", Verification: diff}},
-		Host:       HostFacts(context.Background(), p.Recipe), Version: ReadVersion()}
+		Version:    ReadVersion()}
+	var err error
+	if r.HostFacts, err = SaveFacts(p.WorkDir, HostFacts(context.Background(), p.Recipe)); err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := state.Open(p.WorkDir).Load("go:make")
+	if err := SaveStepEnd(p.WorkDir, &StepEnd{Step: "go:make", Build: cp.Build, HostFacts: r.HostFacts}); err != nil {
+		t.Fatal(err)
+	}
 	st, err := Build(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(p.WorkDir, st); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(Path(p.WorkDir))
+	k, _, err := sign.LoadOrCreate(filepath.Join(t.TempDir(), "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := Write(context.Background(), p.WorkDir, st, k); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadFile(Path(p.WorkDir))
+	if err != nil || f.Envelope == nil {
+		t.Fatalf("ReadFile: %v, envelope %v", err, f.Envelope)
+	}
+	data := f.Payload
 	if err := CheckShape(data); err != nil {
 		t.Fatal(err)
 	}

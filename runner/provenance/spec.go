@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -14,6 +15,8 @@ import (
 // provenance v1 (https://slsa.dev/spec/v1.0/provenance). true marks a
 // required field.
 var specFields = map[string]map[string]bool{
+	"envelope":        {"payloadType": true, "payload": true, "signatures": true},
+	"signature":       {"keyid": false, "sig": true},
 	"statement":       {"_type": true, "subject": true, "predicateType": true, "predicate": false},
 	"descriptor":      {"name": false, "uri": false, "digest": false, "content": false, "downloadLocation": false, "mediaType": false, "annotations": false},
 	"predicate":       {"buildDefinition": true, "runDetails": true},
@@ -26,14 +29,27 @@ var specFields = map[string]map[string]bool{
 // CheckShape checks a provenance document against the specs' field names
 // and required fields: no field the spec does not define, every required
 // one present, every resource descriptor with a uri, digest or content,
-// every subject with a digest, and times in RFC 3339. It returns every
-// problem found, joined.
+// every subject with a digest, and times in RFC 3339. A DSSE envelope
+// (what bootstrap writes) is checked as DSSE defines it (payloadType,
+// base64 payload, signatures with keyid and sig; not the signature itself:
+// VerifyFile does that) and then its payload. It returns every problem
+// found, joined.
 func CheckShape(data []byte) error {
 	var doc map[string]any
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return err
 	}
 	c := &shapeChecker{}
+	if _, ok := doc["payloadType"]; ok {
+		payload := c.envelope(doc)
+		if payload == nil {
+			return c.err()
+		}
+		doc = nil
+		if err := json.Unmarshal(payload, &doc); err != nil {
+			return fmt.Errorf("envelope payload: %w", err)
+		}
+	}
 	st := c.obj(doc, "statement", "statement")
 	if st == nil {
 		return c.err()
@@ -59,6 +75,36 @@ func CheckShape(data []byte) error {
 		c.runDetails(rd)
 	}
 	return c.err()
+}
+
+// envelope checks a DSSE envelope's fields and returns its decoded
+// payload, nil when it has none.
+func (c *shapeChecker) envelope(doc map[string]any) []byte {
+	env := c.obj(doc, "envelope", "envelope")
+	if env == nil {
+		return nil
+	}
+	if env["payloadType"] != "application/vnd.in-toto+json" {
+		c.bad("envelope payloadType is %v, want application/vnd.in-toto+json", env["payloadType"])
+	}
+	sigs, _ := env["signatures"].([]any)
+	if len(sigs) == 0 {
+		c.bad("envelope: no signatures")
+	}
+	for i, s := range sigs {
+		if m := c.obj(s, fmt.Sprintf("signatures[%d]", i), "signature"); m != nil {
+			if sig, _ := m["sig"].(string); sig == "" {
+				c.bad("signatures[%d]: empty sig", i)
+			}
+		}
+	}
+	p, _ := env["payload"].(string)
+	payload, err := base64.StdEncoding.DecodeString(p)
+	if err != nil || len(payload) == 0 {
+		c.bad("envelope payload is not base64: %v", err)
+		return nil
+	}
+	return payload
 }
 
 // shapeChecker collects the problems CheckShape finds.

@@ -4,7 +4,16 @@
 // (https://slsa.dev/provenance/v1). It says what was built (subjects with
 // digests: declared outputs and verified artifacts), from what (every
 // source as written in the recipe with its pin, every patch, the host's
-// facts), by which bootstrap, when, and how each step ended.
+// facts), by which bootstrap, when, and how each step ended. The file is a
+// DSSE envelope of that statement signed with bootstrap's ed25519 key
+// (envelope.go, runner/sign); VerifyFile checks the signature and every
+// subject against the disk.
+//
+// What must be true of the moment a step ended is taken then, not when the
+// record is written (stepend.go): each subject's digest, and the host
+// facts of the run that ran the step, kept beside its checkpoint. The
+// record checks each subject against the disk again and says when one
+// changed since its step.
 //
 // The format is a handful of small typed structs with encoding/json tags
 // rather than github.com/in-toto/attestation's Go bindings: those are

@@ -31,6 +31,9 @@ func (st *Statement) WriteSummary(out io.Writer) {
 		if r, ok := s.Annotations["reference"]; ok {
 			note = fmt.Sprintf("%v to %v", s.Annotations["verified"], r)
 		}
+		if m, ok := s.Annotations["mismatch"]; ok {
+			note = fmt.Sprintf("CHANGED since its step: %v", m)
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, digest(s.Digest), note)
 	}
 	tw.Flush()
@@ -104,4 +107,20 @@ func orNone(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// WriteSummary writes who signed the record (the key IDs its envelope
+// names, not checked: `record --verify` checks) and then the statement's
+// tables.
+func (f *File) WriteSummary(out io.Writer) {
+	if f.Envelope == nil {
+		fmt.Fprintln(out, "signature  none (a plain statement from a bootstrap that did not sign)")
+	} else {
+		var ids []string
+		for _, s := range f.Envelope.Signatures {
+			ids = append(ids, s.KeyID[:min(16, len(s.KeyID))])
+		}
+		fmt.Fprintf(out, "signature  DSSE, ed25519 key %s (not checked here: record --verify checks it)\n", strings.Join(ids, ", "))
+	}
+	f.Statement.WriteSummary(out)
 }

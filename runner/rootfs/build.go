@@ -124,6 +124,15 @@ func build(ctx context.Context, cacheDir string, s Spec, o EnsureOptions) error 
 	if err := state.WriteFileAtomic(filepath.Join(tmp, "spec.txt"), []byte(s.String()+"\n")); err != nil {
 		return err
 	}
+	// The tree's content identity, taken once now, while nothing else can
+	// have touched it (provenance names the tree by it).
+	tree, err := treehash.Sum(root)
+	if err != nil {
+		return fmt.Errorf("root file system %s: %w", s, err)
+	}
+	if err := state.WriteFileAtomic(filepath.Join(tmp, TreeName), []byte(tree+"\n")); err != nil {
+		return err
+	}
 	if err := state.WriteFileAtomic(filepath.Join(tmp, "packages.txt"), []byte(r.Identity()+"\n")); err != nil {
 		return err
 	}
@@ -179,6 +188,7 @@ func FromDir(dir string) (*Rootfs, error) {
 		return nil, fmt.Errorf("root file system %s: %w", dir, err)
 	}
 	r.Packages = []Package{{Name: "tree", Arch: "local", Version: sum}}
+	r.Tree = sum // hashed already: its identity is its content
 	return r, nil
 }
 

@@ -30,6 +30,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
+	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
 )
 
 // DefaultSuite is the Debian release a root file system is made of when the
@@ -142,6 +145,39 @@ type Rootfs struct {
 	Spec Spec
 	// Packages are what dpkg reports installed, sorted by name and arch.
 	Packages []Package
+	// Tree is the tree hash (bootstrap/treehash, "sha256:<hex>") of Dir:
+	// the tree's content identity for provenance. Filled when the tree is
+	// built, or by TreeDigest for a tree built before bootstrap kept it.
+	Tree string
+	// entry is the cache entry the tree lives in, where TreeDigest keeps
+	// the hash ("" for a tree given with --rootfs).
+	entry string
+}
+
+// TreeName is the file beside packages.txt that holds the tree's hash.
+const TreeName = "tree.sha256"
+
+// TreeDigest returns the tree hash of the root file system, computing it
+// only when it is not known yet and keeping it in the cache entry, so
+// that a tree of a few hundred MB is hashed once, not at every run: the
+// cached tree never changes (steps write to an overlay in the work dir).
+// A tree given with --rootfs has no entry to keep it in and is hashed by
+// each run that asks. Not safe for concurrent use; errors name the tree.
+func (r *Rootfs) TreeDigest() (string, error) {
+	if r.Tree != "" {
+		return r.Tree, nil
+	}
+	sum, err := treehash.Sum(r.Dir)
+	if err != nil {
+		return "", fmt.Errorf("root file system %s: %w", r.Dir, err)
+	}
+	r.Tree = sum
+	if r.entry != "" {
+		if err := atomicfile.Write(filepath.Join(r.entry, TreeName), []byte(sum+"\n"), 0o644); err != nil {
+			return "", fmt.Errorf("root file system %s: keep its tree hash: %w", r.Dir, err)
+		}
+	}
+	return sum, nil
 }
 
 // Identity is the installed package set, one "name:arch version" per line:
@@ -180,7 +216,11 @@ func Load(cacheDir string, s Spec) (*Rootfs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	return &Rootfs{Dir: filepath.Join(dir, "root"), Spec: s, Packages: pkgs}, nil
+	r := &Rootfs{Dir: filepath.Join(dir, "root"), Spec: s, Packages: pkgs, entry: dir}
+	if tree, err := os.ReadFile(filepath.Join(dir, TreeName)); err == nil {
+		r.Tree = strings.TrimSpace(string(tree))
+	}
+	return r, nil
 }
 
 func parseIdentity(r io.Reader) ([]Package, error) {
