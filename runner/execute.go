@@ -178,8 +178,10 @@ func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath strin
 		}
 	}
 	if s.opts.StepEnded != nil {
+		// What StepEnded keeps (the outputs' digests, the host facts)
+		// belongs to the checkpoint: its failure is the checkpoint's.
 		if err := s.opts.StepEnded(ctx, st, cp); err != nil {
-			return fmt.Errorf("step %s: %w", st.ID, err)
+			return fmt.Errorf("step %s: save checkpoint: %w", st.ID, err)
 		}
 	}
 	if err := s.store.Save(cp); err != nil {
