@@ -38,13 +38,33 @@ components:
       - ${{ build }}/b.txt
 `
 
-// sslibVerify is a verifier we did not write: Debian's
-// python3-securesystemslib. Debian 12 ships 0.26, which has no DSSE
-// Envelope class yet (0.28 added securesystemslib.dsse), so the script
+// sslibDSSE is a verifier we did not write: securesystemslib's own DSSE
+// Envelope (securesystemslib.dsse, 1.x: Debian 13's package, which
+// scripts/sslib.sh unpacks for the tests) reads the envelope, builds the
+// PAE and checks the ed25519 signature against our public key.
+const sslibDSSE = `
+import json, sys
+from securesystemslib.dsse import Envelope
+from securesystemslib.signer import SSlibKey
+from securesystemslib.exceptions import VerificationError
+env = Envelope.from_dict(json.load(open(sys.argv[1])))
+keydict = json.load(open(sys.argv[2]))
+key = SSlibKey.from_dict(keydict.pop("keyid"), keydict)
+assert env.payload_type == "application/vnd.in-toto+json", env.payload_type
+try:
+    ok = env.verify([key], 1)
+except VerificationError as e:
+    print("rejected:", e)
+    sys.exit(1)
+print("verified", sorted(ok)[0][:16], json.loads(env.payload)["predicateType"])
+`
+
+// sslibSignature is the fallback where only Debian 12's
+// python3-securesystemslib (0.26, no DSSE support) is there: the script
 // reads the envelope as the DSSE spec defines it, builds the PAE from the
 // spec, and leaves the ed25519 verification of our public key (read with
 // SSlibKey.from_dict) to securesystemslib.
-const sslibVerify = `
+const sslibSignature = `
 import base64, json, sys
 from securesystemslib.signer import SSlibKey, Signature
 from securesystemslib.exceptions import UnverifiedSignatureError
@@ -67,16 +87,44 @@ print("no signature")
 sys.exit(1)
 `
 
-// python finds a python3 with securesystemslib (Debian's, not a
-// virtualenv's), or skips.
-func python(t *testing.T) string {
+// sslibPath is where scripts/sslib.sh unpacks Debian 13's
+// securesystemslib.
+const sslibPath = "/var/cache/bootstrap-pydeps"
+
+// sslib returns a command that runs a verifier script with
+// securesystemslib: the DSSE one where securesystemslib.dsse is there
+// (sslibPath, or an installed 1.x), else the signature-only one with
+// Debian 12's; it skips without either.
+func sslib(t *testing.T) func(args ...string) *exec.Cmd {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		for _, pypath := range []string{sslibPath, ""} {
+			probe := exec.Command(p, "-c", "import securesystemslib.dsse")
+			probe.Env = append(os.Environ(), "PYTHONPATH="+pypath)
+			if probe.Run() != nil {
+				continue
+			}
+			t.Logf("verifier: securesystemslib.dsse (%s, PYTHONPATH=%q)", p, pypath)
+			script := filepath.Join(dir, "dsse.py")
+			os.WriteFile(script, []byte(sslibDSSE), 0o644)
+			return func(args ...string) *exec.Cmd {
+				c := exec.Command(p, append([]string{script}, args...)...)
+				c.Env = append(os.Environ(), "PYTHONPATH="+pypath)
+				return c
+			}
+		}
+	}
 	for _, p := range []string{"/usr/bin/python3", "python3"} {
 		if exec.Command(p, "-c", "import securesystemslib.signer").Run() == nil {
-			return p
+			t.Log("no securesystemslib.dsse (scripts/sslib.sh unpacks it): checking the ed25519 signature alone")
+			script := filepath.Join(dir, "sig.py")
+			os.WriteFile(script, []byte(sslibSignature), 0o644)
+			return func(args ...string) *exec.Cmd { return exec.Command(p, append([]string{script}, args...)...) }
 		}
 	}
 	t.Skip("no python3-securesystemslib (scripts/deps.sh test installs it)")
-	return ""
+	return nil
 }
 
 // signFixture writes the recipe and the host tool into a fresh dir and
@@ -96,7 +144,7 @@ func signFixture(t *testing.T) (dir string, env []string) {
 // a subject file, fails record --verify with a line naming it (and the
 // changed statement fails securesystemslib too).
 func TestSignedRecordVerifies(t *testing.T) {
-	py := python(t)
+	verifier := sslib(t)
 	dir, env := signFixture(t)
 	// Before the first run there is no key, and nothing makes one but a run.
 	if r := bsEnv(t, dir, env, "record", "--public-key"); r.code != 1 || !strings.Contains(r.stderr, "no signing key in "+filepath.Join(dir, ".config/bootstrap/keys")) {
@@ -144,9 +192,7 @@ func TestSignedRecordVerifies(t *testing.T) {
 	if r = bsEnv(t, dir, env, "record", "--verify", "--key", pub, record); r.code != 0 {
 		t.Errorf("record --verify --key (the printed key): %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	script := filepath.Join(t.TempDir(), "verify.py")
-	os.WriteFile(script, []byte(sslibVerify), 0o644)
-	if out, err := exec.Command(py, script, record, pub).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "verified ") {
+	if out, err := verifier(record, pub).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "verified ") {
 		t.Fatalf("securesystemslib rejected our envelope: %v\n%s", err, out)
 	}
 
@@ -164,7 +210,7 @@ func TestSignedRecordVerifies(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "FAIL "+tamperedPath+": signature") {
 		t.Errorf("record --verify of a changed statement: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if out, err := exec.Command(py, script, tamperedPath, pub).CombinedOutput(); err == nil {
+	if out, err := verifier(tamperedPath, pub).CombinedOutput(); err == nil {
 		t.Errorf("securesystemslib accepted a changed statement:\n%s", out)
 	}
 
