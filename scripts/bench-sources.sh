@@ -48,7 +48,9 @@ mkdir "$work/tree"
 tar xzf "$tarball" -C "$work/tree" --strip-components=1
 $git -c init.defaultBranch=main init -q "$work/tree"
 $git -C "$work/tree" add -A
-$git -C "$work/tree" commit -qm go1.19.8
+# No auto gc: its detached process would still be writing objects when the
+# tree is removed below (12,000 new loose objects trigger it).
+$git -C "$work/tree" -c gc.auto=0 -c maintenance.auto=false commit -qm go1.19.8
 $git clone -q --bare "$work/tree" "$work/repo.git"
 $git -C "$work/repo.git" repack -adq
 rm -rf "$work/tree"
