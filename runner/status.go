@@ -54,6 +54,10 @@ type Status struct {
 	// Attempt is the last attempt at a step with no checkpoint, nil when
 	// there is none; it makes the step failed, running or interrupted.
 	Attempt *state.Attempt
+
+	// touched are trees whose stat changed and content did not, for
+	// RefreshFingerprints.
+	touched []touchedTree
 }
 
 // Detail says in one line what the last attempt at a failed, running or

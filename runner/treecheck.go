@@ -64,9 +64,12 @@ func sourceRefs(p *plan.Plan, cps []*state.Checkpoint, atts []*state.Attempt) ma
 func checkTrees(st *Status, store *state.Store, work string, ref *state.Checkpoint) error {
 	cp := st.Checkpoint
 	for _, rec := range cp.OutputTrees {
-		why, err := treeChange(store, work, cp.Step, cp.Build, rec)
+		why, touched, err := treeChange(store, work, cp.Step, cp.Build, rec)
 		if err != nil {
 			return fmt.Errorf("step %s: output %s: %w", st.Step.ID, rec.Path, err)
+		}
+		if touched != nil {
+			st.touched = append(st.touched, touchedTree{cp: cp, snap: touched, path: rec.Path})
 		}
 		if why != "" {
 			st.State = Stale
@@ -76,9 +79,12 @@ func checkTrees(st *Status, store *state.Store, work string, ref *state.Checkpoi
 	if ref == nil || ref.Source == nil {
 		return nil
 	}
-	why, err := treeChange(store, work, ref.Step, ref.Build, *ref.Source)
+	why, touched, err := treeChange(store, work, ref.Step, ref.Build, *ref.Source)
 	if err != nil {
 		return fmt.Errorf("step %s: source tree %s: %w", st.Step.ID, ref.Source.Path, err)
+	}
+	if touched != nil {
+		st.touched = append(st.touched, touchedTree{cp: ref, snap: touched, path: ref.Source.Path})
 	}
 	if why != "" {
 		st.State = Stale
@@ -96,39 +102,49 @@ func checkTrees(st *Status, store *state.Store, work string, ref *state.Checkpoi
 // words ("is missing", "changed since its checkpoint: PATH changed").
 // Paths are shown relative to the work dir when they are in it. When only stat fields differ, the files whose stat changed are hashed
 // again (all of them when the trees file is gone).
-func treeChange(store *state.Store, work, id, build string, rec state.Tree) (string, error) {
+//
+// When the tree was only touched, touched is its new snapshot, so that a
+// run can keep the new fingerprint (RefreshFingerprints) and not read the
+// touched files again next time.
+func treeChange(store *state.Store, work, id, build string, rec state.Tree) (why string, touched *treehash.Snapshot, err error) {
 	stat, err := treehash.StatSum(rec.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "is missing", nil
+		return "is missing", nil, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if stat == rec.Stat {
-		return "", nil
+		return "", nil, nil
 	}
 	old, err := store.LoadTrees(id, build, rec.Path)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	cur, err := treehash.Snap(rec.Path, old)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if cur.Hash == rec.Hash {
-		return "", nil // touched, not changed
+		return "", cur, nil
 	}
-	if old == nil {
-		return fmt.Sprintf("changed since its checkpoint: tree hash %s → %s", short(rec.Hash), short(cur.Hash)), nil
+	return describeChange(work, rec, old, cur), nil, nil
+}
+
+// describeChange says how a tree changed, naming its first changed file
+// when the old snapshot's entries are known.
+func describeChange(work string, rec state.Tree, old, cur *treehash.Snapshot) string {
+	first := ""
+	if old != nil {
+		first = old.FirstChange(cur)
 	}
-	first := old.FirstChange(cur)
-	if first == "" { // the trees file disagrees with the checkpoint
-		return fmt.Sprintf("changed since its checkpoint: tree hash %s → %s", short(rec.Hash), short(cur.Hash)), nil
+	switch {
+	case first == "": // no trees file, or one that disagrees with the checkpoint
+		return fmt.Sprintf("changed since its checkpoint: tree hash %s → %s", short(rec.Hash), short(cur.Hash))
+	case strings.HasPrefix(first, ". "): // a file output: it is the first changed file
+		return "changed since its checkpoint"
 	}
-	if strings.HasPrefix(first, ". ") { // a file output: it is the first changed file
-		return "changed since its checkpoint", nil
-	}
-	return "changed since its checkpoint: " + inWork(work, fullPath(rec.Path, first)), nil
+	return "changed since its checkpoint: " + inWork(work, fullPath(rec.Path, first))
 }
 
 // fullPath turns FirstChange's "REL what" into "PATH/REL what".
@@ -152,4 +168,75 @@ func inWork(work, p string) string {
 		return rel
 	}
 	return p
+}
+
+// touchedTree is a tree whose stat fingerprint no longer matches its
+// checkpoint's although its content does.
+type touchedTree struct {
+	cp   *state.Checkpoint
+	snap *treehash.Snapshot
+	path string
+}
+
+// RefreshFingerprints rewrites the checkpoints of trees that were touched
+// but not changed with their new stat fingerprints (trees file first, then
+// the checkpoint: a crash between leaves a fingerprint that differs and a
+// trees file that spares the re-reading), so that the next status makes
+// lstat calls only. The caller holds the work dir's lock. It returns the
+// first error, naming the step.
+func RefreshFingerprints(store *state.Store, sts []*Status) error {
+	byStep := map[*state.Checkpoint][]touchedTree{}
+	var order []*state.Checkpoint
+	for _, st := range sts {
+		for _, tt := range st.touched {
+			if byStep[tt.cp] == nil {
+				order = append(order, tt.cp)
+			}
+			byStep[tt.cp] = append(byStep[tt.cp], tt)
+		}
+	}
+	for _, cp := range order {
+		if err := refresh(store, cp, byStep[cp]); err != nil {
+			return fmt.Errorf("step %s: keep new stat fingerprints: %w", cp.Step, err)
+		}
+	}
+	return nil
+}
+
+func refresh(store *state.Store, cp *state.Checkpoint, touched []touchedTree) error {
+	if err := cp.DecodeInputs(); err != nil { // Save writes them back
+		return err
+	}
+	trees := &state.Trees{Build: cp.Build, Snapshots: map[string]*treehash.Snapshot{}}
+	paths := map[string]bool{}
+	for _, o := range cp.OutputTrees {
+		paths[o.Path] = true
+	}
+	if cp.Source != nil {
+		paths[cp.Source.Path] = true
+	}
+	for p := range paths {
+		snap, err := store.LoadTrees(cp.Step, cp.Build, p)
+		if err != nil {
+			return err
+		}
+		if snap != nil {
+			trees.Snapshots[p] = snap
+		}
+	}
+	for _, tt := range touched {
+		trees.Snapshots[tt.path] = tt.snap
+		for i := range cp.OutputTrees {
+			if cp.OutputTrees[i].Path == tt.path {
+				cp.OutputTrees[i].Stat = tt.snap.Stat
+			}
+		}
+		if cp.Source != nil && cp.Source.Path == tt.path {
+			cp.Source.Stat = tt.snap.Stat
+		}
+	}
+	if err := store.SaveTrees(cp.Step, trees); err != nil {
+		return err
+	}
+	return store.Save(cp)
 }

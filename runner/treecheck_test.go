@@ -74,22 +74,23 @@ func TestSourceRefs(t *testing.T) {
 func TestTreeChange(t *testing.T) {
 	later := time.Now().Add(time.Hour)
 	cases := []struct {
-		name   string
-		change func(work, tree string) error
-		want   string
+		name    string
+		change  func(work, tree string) error
+		want    string
+		touched bool
 	}{
 		{"unchanged, trees file unreadable", func(work, _ string) error {
 			// Proves that a matching fingerprint reads nothing more.
 			return os.WriteFile(state.Open(work).TreesPath("c:make"), []byte("{"), 0o644)
-		}, ""},
-		{"touched", func(_, tree string) error { return os.Chtimes(filepath.Join(tree, "b", "f"), later, later) }, ""},
+		}, "", false},
+		{"touched", func(_, tree string) error { return os.Chtimes(filepath.Join(tree, "b", "f"), later, later) }, "", true},
 		{"changed", func(_, tree string) error { return os.WriteFile(filepath.Join(tree, "b", "f"), []byte("y"), 0o644) },
-			"changed since its checkpoint: src/c/b/f changed"},
+			"changed since its checkpoint: src/c/b/f changed", false},
 		{"changed, no trees file", func(work, tree string) error {
 			os.Remove(state.Open(work).TreesPath("c:make"))
 			return os.WriteFile(filepath.Join(tree, "b", "f"), []byte("y"), 0o644)
-		}, "changed since its checkpoint: tree hash sha256:"},
-		{"missing", func(_, tree string) error { return os.RemoveAll(tree) }, "is missing"},
+		}, "changed since its checkpoint: tree hash sha256:", false},
+		{"missing", func(_, tree string) error { return os.RemoveAll(tree) }, "is missing", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -112,9 +113,12 @@ func TestTreeChange(t *testing.T) {
 			if err := c.change(work, tree); err != nil {
 				t.Fatal(err)
 			}
-			got, err := treeChange(store, work, "c:make", "b1", state.Tree{Path: tree, Hash: snap.Hash, Stat: snap.Stat})
+			got, touched, err := treeChange(store, work, "c:make", "b1", state.Tree{Path: tree, Hash: snap.Hash, Stat: snap.Stat})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if (touched != nil) != c.touched {
+				t.Errorf("touched snapshot %v, want one: %v", touched != nil, c.touched)
 			}
 			if (c.want == "") != (got == "") || !strings.HasPrefix(got, c.want) {
 				t.Errorf("treeChange = %q, want %q…", got, c.want)
@@ -150,5 +154,55 @@ func TestSnapshotTreesSubjects(t *testing.T) {
 	}
 	if len(cp.OutputTrees) != 2 || cp.Outputs[dir] != sum {
 		t.Errorf("output records %+v %v", cp.OutputTrees, cp.Outputs)
+	}
+}
+
+// TestRefreshFingerprints: after a run keeps the new fingerprint of a
+// touched tree, status makes lstat calls only (the trees file, damaged
+// here, is not read), and the checkpoint keeps its inputs.
+func TestRefreshFingerprints(t *testing.T) {
+	work := t.TempDir()
+	tree := filepath.Join(work, "src", "c")
+	os.MkdirAll(tree, 0o755)
+	os.WriteFile(filepath.Join(tree, "f"), []byte("x"), 0o644)
+	snap, err := treehash.Snap(tree, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.Open(work)
+	cp := &state.Checkpoint{Step: "c:patch", Signature: "s", Build: "b1", Inputs: map[string]string{"kind": "patch"},
+		Source: &state.Tree{Path: tree, Hash: snap.Hash, Stat: snap.Stat}}
+	if err := store.SaveTrees(cp.Step, &state.Trees{Build: "b1", Snapshots: map[string]*treehash.Snapshot{tree: snap}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Save(cp); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(tree, "f"), later, later)
+	loaded, err := store.Load(cp.Step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &Status{Step: &plan.Step{ID: cp.Step}, Checkpoint: loaded, State: Done}
+	if err := checkTrees(st, store, work, loaded); err != nil {
+		t.Fatal(err)
+	}
+	if st.State != Done || len(st.touched) != 1 {
+		t.Fatalf("touched tree: state %s, touched %d, reasons %v", st.State, len(st.touched), st.Reasons)
+	}
+	if err := RefreshFingerprints(store, []*Status{st}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(store.TreesPath(cp.Step), []byte("{"), 0o644)
+	again, err := store.Load(cp.Step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why, touched, err := treeChange(store, work, again.Step, again.Build, *again.Source); why != "" || touched != nil || err != nil {
+		t.Errorf("after the refresh: %q, %v, %v; want unchanged from lstat alone", why, touched, err)
+	}
+	if err := again.DecodeInputs(); err != nil || again.Inputs["kind"] != "patch" {
+		t.Errorf("inputs after the refresh: %v, %v", again.Inputs, err)
 	}
 }
