@@ -9,7 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Stat is what lstat says about one entry, the fields that change when its
@@ -53,16 +57,61 @@ type Snapshot struct {
 // entry of the file or tree at path (directories by path and type only:
 // their times change with temporary files that come and go). It reads no
 // file content: equal StatSums mean the tree hash need not be taken again.
+// It is what every no-op run pays per tree, so it walks with fstatat(2)
+// relative to each open directory instead of resolving every full path.
 func StatSum(path string) (string, error) {
 	h := sha256.New()
-	err := walk(path, func(p, rel string, fi fs.FileInfo) error {
-		statLine(h, rel, fi)
-		return nil
-	})
-	if err != nil {
-		return "", err
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return "", &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
+	buf := appendStat(nil, ".", statFromSys(&st))
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		var err error
+		if buf, err = statDir(h, buf, path, ""); err != nil {
+			return "", fmt.Errorf("hash %s: %w", path, err)
+		}
+	}
+	h.Write(buf)
 	return "stat:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// statDir appends the stat lines of dir's entries, in lexical order and
+// depth first (the order of filepath.WalkDir), to buf, flushing it into h
+// as it grows; rel is dir's path relative to the root ("" for the root).
+func statDir(h hash.Hash, buf []byte, dir, rel string) ([]byte, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return buf, err
+	}
+	sort.Strings(names)
+	fd := int(f.Fd())
+	for _, name := range names {
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return buf, &fs.PathError{Op: "lstat", Path: filepath.Join(dir, name), Err: err}
+		}
+		r := name
+		if rel != "" {
+			r = rel + "/" + name
+		}
+		buf = appendStat(buf, r, statFromSys(&st))
+		if len(buf) > 32<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			if buf, err = statDir(h, buf, filepath.Join(dir, name), r); err != nil {
+				return buf, err
+			}
+		}
+	}
+	return buf, nil
 }
 
 // Snap takes the snapshot of the file or tree at path. Regular files whose
@@ -77,9 +126,11 @@ func Snap(path string, prev *Snapshot) (*Snapshot, error) {
 	}
 	th, sh := sha256.New(), sha256.New()
 	snap := &Snapshot{}
+	var line []byte
 	err := walk(path, func(p, rel string, fi fs.FileInfo) error {
-		statLine(sh, rel, fi)
 		e := Entry{Path: rel, Stat: statOf(fi)}
+		line = appendStat(line[:0], rel, e.Stat)
+		sh.Write(line)
 		switch mode := fi.Mode(); {
 		case mode.IsDir():
 			e.Type = "d"
@@ -179,22 +230,37 @@ func walk(root string, fn func(p, rel string, fi fs.FileInfo) error) error {
 	return nil
 }
 
+// statOf is the Stat of an lstat result; Mode is the raw st_mode.
 func statOf(fi fs.FileInfo) Stat {
-	st := Stat{Mode: uint32(fi.Mode()), Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.Ctime = sys.Ctim.Sec*1e9 + sys.Ctim.Nsec
-		st.Ino = sys.Ino
+		return Stat{Mode: uint32(sys.Mode), Size: int64(sys.Size), Mtime: sys.Mtim.Nano(),
+			Ctime: sys.Ctim.Nano(), Ino: uint64(sys.Ino)}
 	}
-	return st
+	return Stat{Mode: uint32(fi.Mode()), Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
 }
 
-func statLine(h hash.Hash, rel string, fi fs.FileInfo) {
-	if fi.IsDir() {
-		fmt.Fprintf(h, "d %q\n", rel)
-		return
+func statFromSys(st *unix.Stat_t) Stat {
+	return Stat{Mode: uint32(st.Mode), Size: int64(st.Size), Mtime: st.Mtim.Nano(),
+		Ctime: st.Ctim.Nano(), Ino: uint64(st.Ino)}
+}
+
+// appendStat appends one entry's line of the stat fingerprint: the path
+// (NUL-terminated: no path holds a NUL) and, except for a directory, its
+// Stat fields.
+func appendStat(buf []byte, rel string, st Stat) []byte {
+	buf = append(buf, rel...)
+	buf = append(buf, 0)
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return append(buf, 'd', '\n')
 	}
-	st := statOf(fi)
-	fmt.Fprintf(h, "%q %o %d %d %d %d\n", rel, st.Mode, st.Size, st.Mtime, st.Ctime, st.Ino)
+	buf = strconv.AppendUint(buf, uint64(st.Mode), 8)
+	for _, n := range []int64{st.Size, st.Mtime, st.Ctime} {
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, n, 10)
+	}
+	buf = append(buf, ' ')
+	buf = strconv.AppendUint(buf, st.Ino, 10)
+	return append(buf, '\n')
 }
 
 func fileSHA256(p string) (string, error) {
