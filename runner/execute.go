@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
-	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/execstep"
 	"github.com/porterkit/bootstrap/runner/executor"
 	"github.com/porterkit/bootstrap/runner/state"
@@ -162,15 +161,11 @@ func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath strin
 		}
 		cp.Deps[d] = dcp.Build
 	}
-	if len(st.Outputs) > 0 {
-		cp.Outputs = map[string]string{}
-		for _, o := range st.Outputs {
-			sum, err := treehash.Sum(o)
-			if err != nil {
-				return &StepError{Step: st.ID, Err: fmt.Errorf("declared output %s: %w", o, err), Log: logPath}
-			}
-			cp.Outputs[o] = sum
-		}
+	// Outputs and the source tree are hashed (only what changed since the
+	// last snapshot is read) and synced before the checkpoint vouches for
+	// them (outputs.go).
+	if err := s.snapshotTrees(st, cp); err != nil {
+		return &StepError{Step: st.ID, Err: err, Log: logPath}
 	}
 	if record != nil {
 		if cp.Record, err = json.Marshal(record); err != nil {

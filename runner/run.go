@@ -124,6 +124,12 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !opts.DryRun {
+		// Only a cost saving (treecheck.go): a failure is not the run's.
+		if err := RefreshFingerprints(store, statuses); err != nil {
+			opts.Printer.Printf("%v", err)
+		}
+	}
 	sum, toRun, err := decide(p, statuses, opts.Selection)
 	if err != nil {
 		return nil, err

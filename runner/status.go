@@ -23,9 +23,12 @@ type State string
 // The states a step can be in.
 const (
 	// Done: the checkpoint holds the current signature, every dependency
-	// is done and unchanged since, and every output exists.
+	// is done and unchanged since, every output is what the step left
+	// and, for a patch step, the source tree is what the component's
+	// last step left (outputs.go).
 	Done State = "done"
-	// Stale: the step ran before, but something it depends on changed.
+	// Stale: the step ran before, but something it depends on changed,
+	// or its outputs or source tree changed since its checkpoint.
 	Stale State = "stale"
 	// Pending: the step never finished (or its checkpoint was cleared)
 	// and no attempt at it is on record.
@@ -52,6 +55,10 @@ type Status struct {
 	// Attempt is the last attempt at a step with no checkpoint, nil when
 	// there is none; it makes the step failed, running or interrupted.
 	Attempt *state.Attempt
+
+	// touched are trees whose stat changed and content did not, for
+	// RefreshFingerprints.
+	touched []touchedTree
 }
 
 // Detail says in one line what the last attempt at a failed, running or
@@ -130,10 +137,16 @@ func Statuses(p *plan.Plan, store *state.Store) ([]*Status, error) {
 	}
 	byID := map[string]*Status{}
 	out := make([]*Status, 0, len(p.Steps))
+	refs := sourceRefs(p, cps, atts)
 	for i, s := range p.Steps {
 		st, err := evaluate(s, cps[i], atts[i], byID)
 		if err != nil {
 			return nil, err
+		}
+		if st.State == Done || st.State == Stale { // stale: so that explain says it all
+			if err := checkTrees(st, store, p.WorkDir, refs[s.ID]); err != nil {
+				return nil, err
+			}
 		}
 		byID[s.ID] = st
 		out = append(out, st)
@@ -222,6 +235,9 @@ func evaluate(s *plan.Step, cp *state.Checkpoint, att *state.Attempt, deps map[s
 		}
 	}
 	for _, o := range s.Outputs {
+		if cp.OutputTrees != nil {
+			break // checkTrees holds them to their snapshots
+		}
 		if _, err := os.Lstat(o); err != nil {
 			st.Reasons = append(st.Reasons, "output "+o+" is missing")
 			st.State = Stale

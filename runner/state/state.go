@@ -48,8 +48,24 @@ type Checkpoint struct {
 	// Exit is the exit status of the step's command (always 0: failures
 	// are not checkpointed).
 	Exit int `json:"exit"`
-	// Outputs maps each declared output path to its content hash.
+	// Outputs maps each declared output path to its tree hash
+	// (treehash.Sum) when the step ended.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// OutputTrees are the declared outputs as the step left them, each
+	// with the stat fingerprint that lets status see "unchanged" without
+	// reading a byte; nil in checkpoints written before they were kept
+	// (status then only checks that the outputs exist).
+	OutputTrees []Tree `json:"output_trees,omitempty"`
+	// Source is the component's source tree as this step left it: set by
+	// the patch step and every later step of a component that has a
+	// source. The component's latest such record is what its tree must
+	// still match for the patch step to count as done.
+	Source *Tree `json:"source,omitempty"`
+	// Subjects are the declared outputs' digests taken when the step
+	// ended, as in-toto digest sets, for the provenance record: a regular
+	// file has {"sha256": hex of its bytes}, anything else (a tree, a
+	// symlink) {DigestTreeHash: hex of its tree hash}.
+	Subjects map[string]map[string]string `json:"subjects,omitempty"`
 	// Record holds what the step wants to remember, e.g. how patches
 	// applied.
 	Record json.RawMessage `json:"record,omitempty"`
@@ -60,6 +76,20 @@ type Checkpoint struct {
 	// them: only a changed step's inputs are ever looked at, and decoding
 	// all of them is most of the cost of a no-op run.
 	rawInputs json.RawMessage
+}
+
+// DigestTreeHash is the digest-set key of a tree hash in Subjects (the
+// same name the provenance record uses).
+const DigestTreeHash = "bootstrapTreeSha256"
+
+// Tree is a file or tree as a step left it: its tree hash and its stat
+// fingerprint (treehash.StatSum). The entries behind both are in the
+// step's trees file (Store.LoadTrees), read only when the fingerprint
+// differs.
+type Tree struct {
+	Path string `json:"path"`
+	Hash string `json:"hash"`
+	Stat string `json:"stat"`
 }
 
 // diskCheckpoint reads a checkpoint with its inputs left undecoded.
@@ -149,7 +179,7 @@ func (s *Store) Save(cp *Checkpoint) error {
 	return WriteFileAtomic(s.Path(cp.Step), append(data, '\n'))
 }
 
-// Remove deletes a step's checkpoint and its last attempt durably, before
+// Remove deletes a step's checkpoint, its trees file and its last attempt durably, before
 // the step runs again (a step being rerun must not look done if the run is
 // killed halfway) and when `bootstrap clean` forgets it.
 func (s *Store) Remove(id string) error {
@@ -159,6 +189,9 @@ func (s *Store) Remove(id string) error {
 	}
 	if err := s.RemoveAttempt(id); err != nil {
 		return err
+	}
+	if err := os.Remove(s.TreesPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove trees file: %w", err)
 	}
 	return syncDir(filepath.Dir(p))
 }

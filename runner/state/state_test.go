@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 )
 
 func TestSaveLoadRemove(t *testing.T) {
@@ -139,5 +141,39 @@ func TestWriteFileAtomicMode(t *testing.T) {
 	}
 	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, %v; want 0644", fi.Mode(), err)
+	}
+}
+
+// TestTreesFile: a trees file is found only for the build that wrote it,
+// a damaged one is an error naming it, and Remove takes it away with the
+// checkpoint.
+func TestTreesFile(t *testing.T) {
+	s := Open(t.TempDir())
+	snap, err := treehash.Snap(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveTrees("go:make", &Trees{Build: "b1", Snapshots: map[string]*treehash.Snapshot{"/w/src/go": snap}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadTrees("go:make", "b1", "/w/src/go")
+	if err != nil || got == nil || got.Hash != snap.Hash || len(got.Entries) != 1 {
+		t.Errorf("LoadTrees = %+v, %v", got, err)
+	}
+	for _, c := range []struct{ build, path string }{{"b2", "/w/src/go"}, {"b1", "/w/other"}} {
+		if got, err := s.LoadTrees("go:make", c.build, c.path); got != nil || err != nil {
+			t.Errorf("LoadTrees(%s, %s) = %+v, %v; want nothing", c.build, c.path, got, err)
+		}
+	}
+	os.WriteFile(s.TreesPath("go:make"), []byte(`{"build": `), 0o644)
+	var ce *CorruptError
+	if _, err := s.LoadTrees("go:make", "b1", "/w/src/go"); !errors.As(err, &ce) || !strings.Contains(err.Error(), "trees file") {
+		t.Errorf("damaged trees file: %v", err)
+	}
+	if err := s.Remove("go:make"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.TreesPath("go:make")); !os.IsNotExist(err) {
+		t.Errorf("trees file survived Remove: %v", err)
 	}
 }
