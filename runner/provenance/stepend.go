@@ -108,6 +108,12 @@ func OutputDigests(outputs []string, cp *state.Checkpoint) (map[string]map[strin
 	}
 	out := map[string]map[string]string{}
 	for _, o := range outputs {
+		if d := checkpointSubject(cp, o); d != nil {
+			// Taken by the runner when the step ended (state.Checkpoint
+			// Subjects): no second read of the output.
+			out[o] = d
+			continue
+		}
 		fi, err := os.Lstat(o)
 		if err != nil {
 			return nil, fmt.Errorf("declared output %s: %w", o, err)
@@ -129,6 +135,24 @@ func OutputDigests(outputs []string, cp *state.Checkpoint) (map[string]map[strin
 		out[o] = map[string]string{DigestTreeHash: strings.TrimPrefix(sum, "sha256:")}
 	}
 	return out, nil
+}
+
+// checkpointSubject is the output's digests as the runner took them when
+// the step ended (sha256 of a file, the tree hash of a directory or a
+// link), nil when the checkpoint has none (one written before it kept
+// them).
+func checkpointSubject(cp *state.Checkpoint, output string) map[string]string {
+	if cp == nil || len(cp.Subjects[output]) == 0 {
+		return nil
+	}
+	d := make(map[string]string, len(cp.Subjects[output]))
+	for alg, v := range cp.Subjects[output] {
+		if alg == state.DigestTreeHash {
+			alg = DigestTreeHash
+		}
+		d[alg] = v
+	}
+	return d
 }
 
 // checkpointTreeHash is the one place that reads an output's digest from
