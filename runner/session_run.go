@@ -78,6 +78,9 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		}
 	}
 	place := s.place
+	if place == nil {
+		place = s.cfg.Executor.Host()
+	}
 	var started time.Time
 	opts := Options{
 		Selection: o.Selection, Jobs: s.cfg.Jobs, KeepGoing: o.KeepGoing, DryRun: o.DryRun, Verbose: o.Verbose,

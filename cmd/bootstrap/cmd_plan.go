@@ -98,10 +98,15 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 		if st.Checkpoint != nil && st.Checkpoint.CPUSeconds > 0 {
 			cpu = progress.Round(st.Checkpoint.CPU())
 		}
-		why := ""
+		var notes []string
 		if st.State != runner.Done {
-			why = strings.Join(st.Reasons, "; ")
+			notes = append(notes, st.Reasons...)
 		}
+		// A step outside the sandbox is marked whatever its state.
+		if n := st.Step.SandboxNote(); n != "" {
+			notes = append(notes, "["+n+"]")
+		}
+		why := strings.Join(notes, "; ")
 		counts[st.State]++
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Step.ID, st.State, last, cpu, why)
 	}
