@@ -294,10 +294,10 @@ func loopbackUp() error {
 // open_by_handle_at).
 func dropped() []uintptr {
 	return []uintptr{
-	unix.CAP_DAC_READ_SEARCH, unix.CAP_LINUX_IMMUTABLE, unix.CAP_NET_ADMIN, unix.CAP_SYS_MODULE,
-	unix.CAP_SYS_RAWIO, unix.CAP_SYS_PACCT, unix.CAP_SYS_ADMIN, unix.CAP_SYS_BOOT, unix.CAP_SYS_TIME,
-	unix.CAP_MKNOD, unix.CAP_AUDIT_CONTROL, unix.CAP_MAC_OVERRIDE, unix.CAP_MAC_ADMIN, unix.CAP_SYSLOG,
-	unix.CAP_WAKE_ALARM, unix.CAP_BLOCK_SUSPEND, unix.CAP_PERFMON, unix.CAP_BPF, unix.CAP_CHECKPOINT_RESTORE,
+		unix.CAP_DAC_READ_SEARCH, unix.CAP_LINUX_IMMUTABLE, unix.CAP_NET_ADMIN, unix.CAP_SYS_MODULE,
+		unix.CAP_SYS_RAWIO, unix.CAP_SYS_PACCT, unix.CAP_SYS_ADMIN, unix.CAP_SYS_BOOT, unix.CAP_SYS_TIME,
+		unix.CAP_MKNOD, unix.CAP_AUDIT_CONTROL, unix.CAP_MAC_OVERRIDE, unix.CAP_MAC_ADMIN, unix.CAP_SYSLOG,
+		unix.CAP_WAKE_ALARM, unix.CAP_BLOCK_SUSPEND, unix.CAP_PERFMON, unix.CAP_BPF, unix.CAP_CHECKPOINT_RESTORE,
 	}
 }
 
