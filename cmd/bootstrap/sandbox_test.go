@@ -169,7 +169,10 @@ components:
     steps:
       - name: spawn
         run: |
-          setsid sh -c 'sleep 2; echo late > "$1"' sh ${{ build }}/late > /dev/null 2>&1 < /dev/null &
+          setsid sh -c ': > "$1.up"; sleep 2; echo late > "$1"' sh ${{ build }}/late > /dev/null 2>&1 < /dev/null &
+          # Until it has left the step's process group: the check is
+          # whether a detached process outlives the step.
+          while [ ! -e ${{ build }}/late.up ]; do sleep 0.01; done
           echo spawned
 `,
 			prepare: none,
