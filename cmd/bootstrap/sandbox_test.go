@@ -269,3 +269,67 @@ func bsUmask(t *testing.T, dir, umask string, env []string, args ...string) resu
 	}
 	return r
 }
+
+// TestSandboxEmulated: the chroot executor confines steps the same way: in
+// the i386 test root file system (busybox), a step cannot write another
+// component's tree, the tree itself or /sys, cannot read state/, sees a
+// minimal /dev and umask 022; with --no-sandbox it can do the first four.
+func TestSandboxEmulated(t *testing.T) {
+	rootfs := testRootfs(t, "i386")
+	recipe := `name: emu
+components:
+  - name: a
+    steps:
+      - name: make
+        run: echo a > mine
+  - name: b
+    needs: [a]
+    steps:
+      - name: try
+        run: |
+          rm -f escaped
+          if (echo b >> ${{ components.a.build }}/mine) 2>/dev/null; then echo other >> escaped; fi
+          if (echo x > /etc/owned) 2>/dev/null; then echo rootfs >> escaped; fi
+          if (: >> /sys/kernel/profiling) 2>/dev/null; then echo sys >> escaped; fi
+          if cat ${{ work }}/state/a/make.json > /dev/null 2>&1; then echo state >> escaped; fi
+          touch escaped
+          umask > umask
+          ls /dev > devs
+`
+	for _, mode := range []string{"no-sandbox", "sandbox"} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(recipe), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"run", "r.yaml", "--emulate", "--target", "386", "--rootfs", rootfs, "--workdir", filepath.Join(dir, "work")}
+		if mode == "no-sandbox" {
+			args = append(args, "--no-sandbox")
+		}
+		if r := bsUmask(t, dir, "002", nil, args...); r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", mode, r.code, r.stdout, r.stderr)
+		}
+		read := func(name string) string {
+			data, err := os.ReadFile(filepath.Join(dir, "work", "build", "b", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.Join(strings.Fields(string(data)), " ")
+		}
+		esc, umask, devs := read("escaped"), read("umask"), read("devs")
+		if mode == "no-sandbox" {
+			if esc != "other rootfs sys state" {
+				t.Errorf("no-sandbox: escaped %q, want all four (the checks can fail)", esc)
+			}
+			continue
+		}
+		if esc != "" || umask != "0022" {
+			t.Errorf("sandbox: escaped %q, umask %q; want none and 0022", esc, umask)
+		}
+		if devs != "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero" {
+			t.Errorf("sandbox: /dev holds %q", devs)
+		}
+		if m := leakedMounts(t, dir); len(m) > 0 {
+			t.Errorf("mounts left behind: %v", m)
+		}
+	}
+}
