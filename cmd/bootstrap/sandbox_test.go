@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -330,6 +332,81 @@ components:
 		}
 		if m := leakedMounts(t, dir); len(m) > 0 {
 			t.Errorf("mounts left behind: %v", m)
+		}
+	}
+}
+
+// TestSandboxRecorded: the provenance says how each run step was confined,
+// plan marks the exceptions with their reason, and --no-sandbox is
+// recorded and reruns each step once.
+func TestSandboxRecorded(t *testing.T) {
+	dir := t.TempDir()
+	recipe := `name: rec
+components:
+  - name: a
+    steps:
+      - name: plain
+        run: "true"
+      - name: net
+        network: true
+        reason: talks to a test server
+        run: "true"
+`
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "work")
+	annotations := func() map[string]string {
+		data, err := os.ReadFile(filepath.Join(work, "provenance.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Predicate struct {
+				RunDetails struct {
+					Byproducts []struct {
+						Name        string
+						Annotations map[string]any
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, b := range st.Predicate.RunDetails.Byproducts {
+			if s, ok := b.Annotations["sandbox"].(string); ok {
+				out[b.Name] = s
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		flags   []string
+		ran     []string
+		sandbox map[string]string
+		plan    string
+	}{
+		{nil, []string{"a:net", "a:plain"}, map[string]string{"a:plain": "v1 net=none", "a:net": "v1 network: talks to a test server"}, "[network: talks to a test server]"},
+		{nil, nil, map[string]string{"a:plain": "v1 net=none", "a:net": "v1 network: talks to a test server"}, "[network: talks to a test server]"},
+		{[]string{"--no-sandbox"}, []string{"a:net", "a:plain"}, map[string]string{"a:plain": "off (--no-sandbox)", "a:net": "off (--no-sandbox)"}, "--no-sandbox: 2 run steps are planned without the sandbox"},
+	} {
+		r := bs(t, dir, append([]string{"run", "r.yaml", "--workdir", work}, tc.flags...)...)
+		if r.code != 0 {
+			t.Fatalf("run %v: exit %d\n%s%s", tc.flags, r.code, r.stdout, r.stderr)
+		}
+		if got := started(r.stdout + r.stderr); !equal(got, tc.ran) {
+			t.Errorf("run %v started %v, want %v", tc.flags, got, tc.ran)
+		}
+		if len(tc.ran) > 0 {
+			if got := annotations(); !reflect.DeepEqual(got, tc.sandbox) {
+				t.Errorf("run %v: provenance sandbox %v, want %v", tc.flags, got, tc.sandbox)
+			}
+		}
+		p := bs(t, dir, append([]string{"plan", "r.yaml", "--workdir", work}, tc.flags...)...)
+		if !strings.Contains(p.stdout, tc.plan) {
+			t.Errorf("plan %v does not say %q:\n%s", tc.flags, tc.plan, p.stdout)
 		}
 	}
 }
