@@ -23,19 +23,23 @@ import (
 // qemu-user through a binfmt_misc handler registered with the F flag (the
 // kernel holds the interpreter open, so it need not exist inside).
 //
-// Each command starts in a mount namespace and a PID namespace of its own
-// (the re-executed bootstrap, see Enter, is the PID namespace's init and
-// becomes the step's shell), where the cached tree is mounted as
-// the lower layer of an overlay whose upper layer lives in the work dir —
-// the cache stays pristine and shared, while what steps write outside the
-// work dir (/tmp, /root, /etc) persists from one step to the next — and
-// /proc, /sys, /dev and the work dir itself are bind-mounted at the same
-// paths as outside, so ${{ }} paths mean the same in both (/proc is the
-// step's own, so PIDs read there are the ones its shell sees). Nothing is
-// mounted in the host's namespace, and nothing outlives the step's shell:
-// when it dies — also by SIGKILL, which the kernel sends it when the run
-// dies — the kernel kills every process left in its PID namespace, and the
-// mounts go with the last of them.
+// Each command starts in the namespaces of runner/sandbox (the
+// re-executed bootstrap sets them up and becomes the step's shell), where
+// the cached tree is mounted as the lower layer of an overlay whose upper
+// layer lives in the work dir, so the cache stays pristine and shared. A
+// sandboxed run step sees that tree read-only, with the same view of the
+// work dir as on the host (its own trees writable, what it needs
+// read-only, the rest hidden), /sys read-only and a minimal /dev; the
+// work dir's paths are the same inside as outside, so ${{ }} paths mean
+// the same in both. A privileged step, any step under --no-sandbox, and
+// Output, LookPath and ReadFile get the tree as it was before the sandbox:
+// writable (what they write outside the work dir persists from one step
+// to the next), with the host's /sys, /dev and the whole work dir. /proc
+// is always the step's own. Nothing is mounted in the host's namespace,
+// and nothing outlives the step's shell: when it dies — also by SIGKILL,
+// which the kernel sends it when the run dies — the kernel kills every
+// process left in its PID namespace, and the mounts go with the last of
+// them.
 type Chroot struct {
 	// Rootfs is the tree (the overlay's lower layer).
 	Rootfs *rootfs.Rootfs
