@@ -188,6 +188,9 @@ func (s Step) Binds() []Bind {
 		add(Bind{Src: s.Home, Dst: s.HomeDir})
 	}
 	if s.Privileged {
+		// It sees the whole host, the work dir included, which the
+		// private /tmp would cover when it lives below /tmp.
+		add(Bind{Src: s.WorkDir})
 		return out
 	}
 	for _, p := range s.Own {
