@@ -281,8 +281,12 @@ func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log
 	if err != nil {
 		return 0, err
 	}
-	// The private /tmp and HOME go with the step, whatever its end.
-	defer os.RemoveAll(filepath.Dir(view.Tmp))
+	// The private /tmp and HOME go with the step, whatever its end, and
+	// <work>/sandbox with the last step using it.
+	defer func() {
+		os.RemoveAll(filepath.Dir(view.Tmp))
+		os.Remove(filepath.Dir(filepath.Dir(view.Tmp)))
+	}()
 	var cpu time.Duration
 	err = s.opts.Executor.Run(ctx, execstep.Command{
 		Script: st.Script, Shell: st.Shell, Dir: st.Dir, Env: env, Output: log,
