@@ -410,3 +410,30 @@ components:
 		}
 	}
 }
+
+// TestSandboxNetworkException: a step that declares network: true reaches
+// the test's server on the host's loopback from inside the sandbox, and
+// still cannot write outside its trees.
+func TestSandboxNetworkException(t *testing.T) {
+	for _, tc := range sandboxCases() {
+		if tc.name != "loopback network" {
+			continue
+		}
+		dir := t.TempDir()
+		env := tc.prepare(t, dir)
+		recipe := strings.Replace(tc.recipe, "        shell: bash\n", "        shell: bash\n        network: true\n        reason: talks to the test's server\n", 1)
+		recipe = strings.Replace(recipe, "          cat <&3 || true\n", "          cat <&3 || true\n          echo x > "+filepath.Join(dir, "owned")+" || true\n", 1)
+		if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(recipe), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := bsEnv(t, dir, env, "run", "r.yaml", "--workdir", filepath.Join(dir, "work")); r.code != 0 {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if !tc.escaped(t, dir) {
+			t.Error("a step with network: true did not reach the server")
+		}
+		if _, err := os.Stat(filepath.Join(dir, "owned")); err == nil {
+			t.Error("a step with network: true wrote outside the work dir")
+		}
+	}
+}
