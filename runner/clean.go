@@ -17,13 +17,13 @@ import (
 
 // madeByBootstrap reports whether name is an entry of a work dir that
 // bootstrap itself creates (checkpoints, logs, trees, the steps' HOME and
-// TMPDIR, the emulated root file system's layer, the records of running
+// TMPDIR and their per-step sandbox copies, the emulated root file system's layer, the records of running
 // steps and of the last run) or install/, the prefix every recipe of ours
 // installs into. `clean` without a step removes these and the entries the
 // recipe's steps name under ${{ work }}, and nothing else.
 func madeByBootstrap(name string) bool {
 	switch name {
-	case "state", "logs", "src", "build", "install", "rootfs", "home", "tmp", "running", "provenance.json":
+	case "state", "logs", "src", "build", "install", "rootfs", "home", "tmp", "sandbox", "running", "provenance.json":
 		return true
 	}
 	return false

@@ -15,6 +15,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner/execstep"
 	"github.com/porterkit/bootstrap/runner/executor"
+	"github.com/porterkit/bootstrap/runner/sandbox"
 	"github.com/porterkit/bootstrap/runner/state"
 )
 
@@ -286,15 +287,60 @@ func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log
 	// this run dies and leaves them behind; it is not part of the
 	// signature.
 	env := append(append([]string(nil), st.Env...), "BOOTSTRAP_BUILD="+build)
+	view, err := s.sandboxView(st)
+	if err != nil {
+		return 0, err
+	}
+	// The private /tmp and HOME go with the step, whatever its end, and
+	// <work>/sandbox with the last step using it.
+	defer func() {
+		os.RemoveAll(filepath.Dir(view.Tmp))
+		os.Remove(filepath.Dir(filepath.Dir(view.Tmp)))
+	}()
 	var cpu time.Duration
-	err := s.opts.Executor.Run(ctx, execstep.Command{
+	err = s.opts.Executor.Run(ctx, execstep.Command{
 		Script: st.Script, Shell: st.Shell, Dir: st.Dir, Env: env, Output: log,
 		OnLine:  func(line string) { s.opts.Printer.StepLine(st.ID, line) },
 		Started: func(pid int) { recordGroup(pgfile, pid, build) },
 		Ended:   func() { os.Remove(pgfile) },
 		CPU:     func(d time.Duration) { cpu = d },
+		Sandbox: view,
 	})
 	return cpu, err
+}
+
+// sandboxView is what a sandboxing executor lets st see: its own trees
+// and the shared install prefix writable, what it needs read-only, and a
+// fresh /tmp and HOME of its own (<work>/sandbox/<comp>_<step>), which the
+// caller removes after the step.
+func (s *scheduler) sandboxView(st *plan.Step) (*sandbox.Step, error) {
+	dir := filepath.Join(s.p.WorkDir, "sandbox", strings.ReplaceAll(st.ID, ":", "_"))
+	if err := os.RemoveAll(dir); err != nil { // a killed run's
+		return nil, fmt.Errorf("step %s: private dirs: %w", st.ID, err)
+	}
+	install := filepath.Join(s.p.WorkDir, "install")
+	v := &sandbox.Step{WorkDir: s.p.WorkDir, Own: []string{st.SrcDir, st.BuildDir, install}, Sees: st.Sees,
+		Tmp: filepath.Join(dir, "tmp"), Home: filepath.Join(dir, "home"),
+		Network: st.Network, Privileged: st.Privileged}
+	for _, d := range []string{v.Tmp, v.Home, install} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("step %s: %w", st.ID, err)
+		}
+	}
+	if err := os.Chmod(v.Tmp, 0o1777); err != nil {
+		return nil, err
+	}
+	if err := telemetryOff(v.Home); err != nil {
+		return nil, err
+	}
+	for _, kv := range st.Env {
+		if k, val, _ := strings.Cut(kv, "="); k == "TMPDIR" {
+			v.TmpDir = val
+		} else if k == "HOME" {
+			v.HomeDir = val
+		}
+	}
+	return v, nil
 }
 
 // tail returns the last n lines of a file.

@@ -104,8 +104,15 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 			return nil, err
 		}
 	}
+	cache, err := CacheDir(cfg.Cache)
+	if err != nil {
+		return nil, err
+	}
+	// The sandbox hides the cache from steps: sources reach them only
+	// through fetch and patch.
+	cfg.Executor.Hide = append(cfg.Executor.Hide, cache)
 	s := &Session{cfg: cfg, host: host, ready: true}
-	var inputs map[string]string
+	inputs := cfg.Executor.Host().Inputs()
 	if t, ok := s.target(r); ok && emulating {
 		inputs, s.ready = cfg.Executor.Inputs(r, host, t)
 	}

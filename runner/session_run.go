@@ -79,6 +79,9 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		}
 	}
 	place := s.place
+	if place == nil {
+		place = s.cfg.Executor.Host()
+	}
 	var started time.Time
 	logCap, err := ParseLogCap(os.Getenv("BOOTSTRAP_LOG_CAP"))
 	if err != nil {

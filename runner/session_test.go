@@ -15,6 +15,7 @@ import (
 	"github.com/porterkit/bootstrap/runner/progress"
 	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/rootfs"
+	"github.com/porterkit/bootstrap/runner/sandbox"
 )
 
 // needy is a recipe whose host check fails on every machine: a run that
@@ -147,7 +148,8 @@ components:
 	}
 }
 
-// TestExecutorInputs: the host adds nothing to signatures; an emulated
+// TestExecutorInputs: the host adds only the sandbox's version to
+// signatures (nothing under --no-sandbox); an emulated
 // run's tree that is not built yet gives a placeholder saying so, and a
 // given tree its own identity under the keys spelled once.
 func TestExecutorInputs(t *testing.T) {
@@ -171,8 +173,10 @@ func TestExecutorInputs(t *testing.T) {
 		executor  string
 		packages  string // substring
 		emptyWant bool
+		sandbox   string // the whole of the host's inputs
 	}{
-		{name: "host", cfg: executor.Config{}, ready: true, emptyWant: true},
+		{name: "host", cfg: executor.Config{}, ready: true, sandbox: sandbox.Version},
+		{name: "host, no sandbox", cfg: executor.Config{NoSandbox: true}, ready: true, emptyWant: true},
 		{name: "not built", cfg: executor.Config{Emulate: true, CacheDir: t.TempDir()}, executor: "chroot", packages: "not built yet"},
 		{name: "given tree", cfg: executor.Config{Rootfs: tree}, ready: true, executor: "chroot", packages: given.Identity()},
 	} {
@@ -184,6 +188,12 @@ func TestExecutorInputs(t *testing.T) {
 			if tc.emptyWant {
 				if in != nil {
 					t.Errorf("host inputs = %v, want none", in)
+				}
+				return
+			}
+			if tc.sandbox != "" {
+				if len(in) != 1 || in[executor.InputSandbox] != tc.sandbox {
+					t.Errorf("host inputs = %v, want only %s=%s", in, executor.InputSandbox, tc.sandbox)
 				}
 				return
 			}

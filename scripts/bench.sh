@@ -17,3 +17,6 @@ echo
 ./scripts/bench-sources.sh "${BENCH_RUNS:-3}"
 echo
 ./scripts/bench-git.sh "${BENCH_RUNS:-3}"
+
+echo
+./scripts/bench-sandbox.sh "${BENCH_RUNS:-3}"

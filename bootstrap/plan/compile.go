@@ -87,6 +87,7 @@ func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
 	if err := c.errs.Err(); err != nil {
 		return nil, err
 	}
+	c.visibility(p)
 	for _, s := range p.Steps {
 		s.Inputs["format"] = signatureFormat
 		if s.Kind == KindRun {
@@ -111,6 +112,40 @@ type compiler struct {
 	// toolIDs remembers each tool's identity per PATH: a tool every step
 	// names is looked up once per compile, not once per step.
 	toolIDs map[toolKey]toolValue
+}
+
+// visibility fills each run step's Sees: the trees and outputs of every
+// component its component needs, transitively, since a tool found through
+// one component (GOROOT_BOOTSTRAP's go) often runs from another's tree.
+func (c *compiler) visibility(p *Plan) {
+	trees := map[string][]string{}
+	for _, s := range p.Steps {
+		if len(trees[s.Component]) == 0 {
+			trees[s.Component] = []string{s.SrcDir, s.BuildDir}
+		}
+		trees[s.Component] = append(trees[s.Component], s.Outputs...)
+	}
+	for _, s := range p.Steps {
+		if s.Kind != KindRun {
+			continue
+		}
+		seen := map[string]bool{s.Component: true}
+		var walk func(name string)
+		walk = func(name string) {
+			comp := c.comps[name]
+			if comp == nil {
+				return
+			}
+			for _, n := range comp.Needs {
+				if !seen[n.Value] {
+					seen[n.Value] = true
+					s.Sees = append(s.Sees, trees[n.Value]...)
+					walk(n.Value)
+				}
+			}
+		}
+		walk(s.Component)
+	}
 }
 
 // target picks the target: --target, else the host. A target the recipe
@@ -245,6 +280,15 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 		}
 		s.Inputs["dir"] = s.Dir
 		s.Env = c.environment(recipeEnv, compEnv, x.env(rs.Env, nil))
+		s.Network, s.Privileged, s.Reason = rs.Network, rs.Privileged, strings.TrimSpace(rs.Reason.Value)
+		// The exceptions change what a step can do, so they are part of
+		// its identity; the reason is prose and is not.
+		if s.Network {
+			s.Inputs["sandbox.network"] = "true"
+		}
+		if s.Privileged {
+			s.Inputs["sandbox.privileged"] = "true"
+		}
 		for _, kv := range s.Env {
 			k, v, _ := strings.Cut(kv, "=")
 			s.Inputs["env."+k] = v

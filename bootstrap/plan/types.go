@@ -78,6 +78,16 @@ type Step struct {
 	// on the last step of a component).
 	Outputs []string
 
+	// Network and Privileged are the recipe's exceptions to the sandbox
+	// a run step runs in (see runner/sandbox), with the recipe's Reason.
+	Network    bool
+	Privileged bool
+	Reason     string
+	// Sees are what a run step may read but not write: the source and
+	// build trees of every component its component needs (directly or
+	// through another), and their declared outputs.
+	Sees []string
+
 	// Verify is set on verify steps.
 	Verify *Verification
 
@@ -164,4 +174,24 @@ type Requirement struct {
 	SrcDir string
 	// Pos is where the requirement is written in the recipe.
 	Pos recipe.Pos
+}
+
+// SandboxNote says how a run step leaves the sandbox, for plan and
+// explain: "network: REASON", "privileged: REASON", "no sandbox" when
+// the plan was made with --no-sandbox (the step's inputs then lack the
+// "sandbox" key), or "" for a confined step and any other kind.
+func (s *Step) SandboxNote() string {
+	if s.Kind != KindRun {
+		return ""
+	}
+	if _, ok := s.Inputs["sandbox"]; !ok {
+		return "no sandbox"
+	}
+	switch {
+	case s.Privileged:
+		return "privileged: " + s.Reason
+	case s.Network:
+		return "network: " + s.Reason
+	}
+	return ""
 }

@@ -552,11 +552,14 @@ func (d *decoder) steps(n *yaml.Node) []*Step {
 		d.step = mappingValue(c, "name")
 		defer func() { d.step = "" }()
 		d.mapping(c, "step", map[string]func(k, v *yaml.Node){
-			"name":  func(k, v *yaml.Node) { s.Name = d.str(v) },
-			"run":   func(k, v *yaml.Node) { s.Run = d.str(v) },
-			"dir":   func(k, v *yaml.Node) { s.Dir = d.str(v) },
-			"shell": func(k, v *yaml.Node) { s.Shell = d.str(v) },
-			"env":   func(k, v *yaml.Node) { s.Env = d.vars(v) },
+			"name":       func(k, v *yaml.Node) { s.Name = d.str(v) },
+			"run":        func(k, v *yaml.Node) { s.Run = d.str(v) },
+			"dir":        func(k, v *yaml.Node) { s.Dir = d.str(v) },
+			"shell":      func(k, v *yaml.Node) { s.Shell = d.str(v) },
+			"env":        func(k, v *yaml.Node) { s.Env = d.vars(v) },
+			"network":    func(k, v *yaml.Node) { s.Network = d.bool(v) },
+			"privileged": func(k, v *yaml.Node) { s.Privileged = d.bool(v) },
+			"reason":     func(k, v *yaml.Node) { s.Reason = d.str(v) },
 		})
 		return s
 	})

@@ -341,4 +341,16 @@ type Step struct {
 	Shell Str
 	// Env applies to this step only, over the component's env.
 	Env []Var
+	// Network lets the step reach the network (it otherwise sees only
+	// loopback): fetching is bootstrap's job, so this is an exception a
+	// recipe must justify with Reason.
+	Network bool
+	// Privileged runs the step as real root on the host, outside the
+	// confinement every other step gets (for a step that starts a
+	// container engine, which needs cgroups, mounts and netfilter); it
+	// needs Reason too.
+	Privileged bool
+	// Reason says why the step needs Network or Privileged; plan,
+	// explain and the provenance show it.
+	Reason Str
 }

@@ -202,6 +202,20 @@ func validateComponent(r *Recipe, c *Component, byName map[string]*Component, er
 			errs.errorf(s.Shell.Pos, name, sn, "shell must be sh or bash, not %q", sh)
 		}
 		validateEnv(s.Env, name, sn, errs)
+		validateException(s, name, sn, errs)
+	}
+}
+
+// validateException checks that a step which leaves the sandbox says why:
+// the reason is what a reviewer of the recipe, plan and provenance reads.
+func validateException(s *Step, comp, step string, errs *ErrorList) {
+	exception := s.Network || s.Privileged
+	reason := strings.TrimSpace(s.Reason.Value)
+	switch {
+	case exception && reason == "":
+		errs.errorf(s.Pos, comp, step, "a step with network: true or privileged: true needs a reason: saying why")
+	case !exception && reason != "":
+		errs.errorf(s.Reason.Pos, comp, step, "reason: is for a step with network: true or privileged: true")
 	}
 }
 

@@ -36,6 +36,9 @@ func runExplain(ctx context.Context, o planOptions, out io.Writer, path, step st
 		return err
 	}
 	fmt.Fprintf(out, "%s: %s\n", st.Step.ID, st.State)
+	if n := st.Step.SandboxNote(); n != "" {
+		fmt.Fprintf(out, "  outside the sandbox: %s\n", n)
+	}
 	if st.Checkpoint != nil {
 		cpu := ""
 		if st.Checkpoint.CPUSeconds > 0 {

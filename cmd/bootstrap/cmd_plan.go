@@ -89,6 +89,7 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 	// emulation, it says more about a step's cost than the wall time.
 	fmt.Fprintln(tw, "STEP\tSTATE\tLAST\tCPU\tWHY")
 	counts := map[runner.State]int{}
+	unconfined := 0
 	for _, st := range sts {
 		last := "-"
 		if eta := st.ETA(); eta > 0 || st.Checkpoint != nil {
@@ -98,10 +99,20 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 		if st.Checkpoint != nil && st.Checkpoint.CPUSeconds > 0 {
 			cpu = progress.Round(st.Checkpoint.CPU())
 		}
-		why := ""
+		var notes []string
 		if st.State != runner.Done {
-			why = strings.Join(st.Reasons, "; ")
+			notes = append(notes, st.Reasons...)
 		}
+		// A step the recipe lets out of the sandbox is marked whatever
+		// its state; --no-sandbox gets one line below the table.
+		switch n := st.Step.SandboxNote(); n {
+		case "":
+		case "no sandbox":
+			unconfined++
+		default:
+			notes = append(notes, "["+n+"]")
+		}
+		why := strings.Join(notes, "; ")
 		counts[st.State]++
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Step.ID, st.State, last, cpu, why)
 	}
@@ -116,6 +127,9 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 	}
 	fmt.Fprintf(out, "%d steps: %d done, %d stale, %d pending%s (work dir %s)\n",
 		len(sts), counts[runner.Done], counts[runner.Stale], counts[runner.Pending], extra, workDir)
+	if unconfined > 0 {
+		fmt.Fprintf(out, "--no-sandbox: %d run steps are planned without the sandbox (unconfined, and a signature of their own)\n", unconfined)
+	}
 }
 
 // printPlanJSON writes the plan as one indented JSON object

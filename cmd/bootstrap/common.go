@@ -54,6 +54,7 @@ func planFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "emulate", Usage: "run steps in a Debian root file system of the target's architecture (chroot, qemu-user through binfmt_misc)"},
 		&cli.StringFlag{Name: "rootfs", Usage: "with --emulate, run steps in this root file system `DIR` instead of one built from the recipe"},
 		&cli.StringFlag{Name: "debian-mirror", Usage: "Debian archive `URL` the root file system is built from", DefaultText: "$BOOTSTRAP_DEBIAN_MIRROR, else Debian's"},
+		&cli.BoolFlag{Name: "no-sandbox", Usage: "run steps unconfined, for debugging (recorded in the provenance; reruns every step; see docs/sandbox.md)"},
 	)
 }
 
@@ -70,7 +71,8 @@ func planCacheFlags() []cli.Flag { return append(planFlags(), cacheFlag()) }
 // planOptionsFrom reads the flags a command has of planCacheFlags.
 func planOptionsFrom(c *cli.Context) planOptions {
 	o := planOptions{WorkDir: c.String("workdir"), Target: c.String("target"), Jobs: c.Int("jobs"), Cache: c.String("cache"),
-		Executor: executor.Config{Emulate: c.Bool("emulate"), Rootfs: c.String("rootfs"), DebianMirror: c.String("debian-mirror")}}
+		Executor: executor.Config{Emulate: c.Bool("emulate"), Rootfs: c.String("rootfs"), DebianMirror: c.String("debian-mirror"),
+			NoSandbox: c.Bool("no-sandbox")}}
 	if o.Executor.DebianMirror == "" {
 		o.Executor.DebianMirror = os.Getenv("BOOTSTRAP_DEBIAN_MIRROR")
 	}

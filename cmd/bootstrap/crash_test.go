@@ -33,7 +33,9 @@ func crashRecipe(journal string) string {
 			if prev != "" {
 				in = "cat " + prev
 			}
-			out := fmt.Sprintf("${{ work }}/out-c%d-s%d", c, s)
+			// In the shared install prefix: a step's sandbox lets it
+			// write there and in its own trees only.
+			out := fmt.Sprintf("${{ work }}/install/out-c%d-s%d", c, s)
 			fmt.Fprintf(&b, "      - name: s%d\n        run: |\n", s)
 			fmt.Fprintf(&b, "          echo \"start %s $BOOTSTRAP_BUILD\" >> %s\n", id, journal)
 			fmt.Fprintf(&b, "          sleep 0.0%d\n", 2+(c*s)%7)
@@ -92,7 +94,8 @@ func TestCrashResume(t *testing.T) {
 	rng := rand.New(rand.NewSource(seed))
 	t.Logf("seed %d", seed)
 	dir := t.TempDir()
-	jpath := filepath.Join(dir, "journal")
+	// The journal is where steps may write and the test can read.
+	jpath := filepath.Join(hostWork(dir, "crash"), "install", "journal")
 	if err := os.WriteFile(filepath.Join(dir, "crash.yaml"), []byte(crashRecipe(jpath)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +163,7 @@ func TestCrashResume(t *testing.T) {
 		t.Fatalf("final run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	check(0, before, from)
-	got, err := os.ReadFile(filepath.Join(work, "out-c3-s3"))
+	got, err := os.ReadFile(filepath.Join(work, "install", "out-c3-s3"))
 	if err != nil {
 		t.Fatal(err)
 	}

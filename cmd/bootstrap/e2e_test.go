@@ -87,7 +87,7 @@ func TestE2EBookwormDocker(t *testing.T) {
 		// the forced build is over in seconds: the kill must land in a
 		// real, cold compile.
 		const step = "docker-engine:build"
-		if err := os.RemoveAll(filepath.Join(work, "build", "docker", "_build", "go-build")); err != nil {
+		if err := os.RemoveAll(filepath.Join(work, "build", "docker-engine", "_build", "go-build")); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

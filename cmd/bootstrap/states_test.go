@@ -21,7 +21,8 @@ import (
 
 // statesRecipe writes states.yaml into dir: a:first echoes; a:work writes
 // its shell's PID to <dir>/started, sleeps while <dir>/hold exists, then
-// runs last.
+// runs last. The tests run it with --no-sandbox: they watch the step's
+// host PID and files outside the work dir, which a sandbox hides.
 func statesRecipe(t *testing.T, dir, last string) {
 	t.Helper()
 	q := "'" + dir + "'"
@@ -63,7 +64,7 @@ type planDoc struct {
 // planJSONOf runs `plan --json` and decodes it strictly.
 func planJSONOf(t *testing.T, dir string) planDoc {
 	t.Helper()
-	r := bs(t, dir, "plan", "--json", "states.yaml")
+	r := bs(t, dir, "plan", "--json", "--no-sandbox", "states.yaml")
 	if r.code != 0 {
 		t.Fatalf("plan --json: exit %d\n%s", r.code, r.stderr)
 	}
@@ -81,10 +82,10 @@ func planJSONOf(t *testing.T, dir string) planDoc {
 func TestPlanFailedStep(t *testing.T) {
 	dir := t.TempDir()
 	statesRecipe(t, dir, "echo about to fail; exit 3")
-	if r := bs(t, dir, "run", "states.yaml"); r.code != 1 {
+	if r := bs(t, dir, "run", "--no-sandbox", "states.yaml"); r.code != 1 {
 		t.Fatalf("run: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r := bs(t, dir, "plan", "states.yaml")
+	r := bs(t, dir, "plan", "--no-sandbox", "states.yaml")
 	m := regexp.MustCompile(`(?m)^a:work\s+failed\s+-\s+-\s+exit 3 at \d\d:\d\d, log (\S+)$`).FindStringSubmatch(r.stdout)
 	if m == nil || !strings.Contains(r.stdout, "2 steps: 1 done, 0 stale, 0 pending, 1 failed (work dir ") {
 		t.Fatalf("plan after a failure:\n%s", r.stdout)
@@ -115,7 +116,7 @@ func TestPlanFailedStep(t *testing.T) {
 		t.Errorf("a:work's attempt in plan --json: %+v, reasons %q", *a, work.Reasons)
 	}
 
-	if r := bs(t, dir, "explain", "states.yaml", "a:work"); !strings.Contains(r.stdout, "a:work: failed") || !strings.Contains(r.stdout, "exit 3 at ") {
+	if r := bs(t, dir, "explain", "--no-sandbox", "states.yaml", "a:work"); !strings.Contains(r.stdout, "a:work: failed") || !strings.Contains(r.stdout, "exit 3 at ") {
 		t.Errorf("explain of the failed step:\n%s%s", r.stdout, r.stderr)
 	}
 }
@@ -135,7 +136,7 @@ func startHeld(t *testing.T, dir string) *background {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, "started"))
-	b := &background{cmd: exec.Command(binary, "run", "states.yaml")}
+	b := &background{cmd: exec.Command(binary, "run", "--no-sandbox", "states.yaml")}
 	b.cmd.Dir = dir
 	b.cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
 	b.cmd.Stderr = &b.stderr
@@ -209,7 +210,7 @@ func TestInterruptExitCodes(t *testing.T) {
 			b := startHeld(t, dir)
 			pid := b.cmd.Process.Pid
 
-			r := bs(t, dir, "plan", "states.yaml")
+			r := bs(t, dir, "plan", "--no-sandbox", "states.yaml")
 			if !regexp.MustCompile(`(?m)^a:work\s+running\s+-\s+-\s+pid `+strconv.Itoa(pid)+` since \d\d:\d\d, log \S+$`).MatchString(r.stdout) ||
 				!strings.Contains(r.stdout, ", 1 running (work dir ") {
 				t.Errorf("plan while a:work runs in pid %d:\n%s%s", pid, r.stdout, r.stderr)
@@ -235,7 +236,7 @@ func TestInterruptExitCodes(t *testing.T) {
 				}
 			}
 
-			r = bs(t, dir, "plan", "states.yaml")
+			r = bs(t, dir, "plan", "--no-sandbox", "states.yaml")
 			if !regexp.MustCompile(`(?m)^a:work\s+interrupted\s+-\s+-\s+at \d\d:\d\d \(` + tt.name + `\), log \S+$`).MatchString(r.stdout) {
 				t.Errorf("plan after %s:\n%s", tt.name, r.stdout)
 			}
@@ -245,7 +246,7 @@ func TestInterruptExitCodes(t *testing.T) {
 			}
 
 			os.Remove(filepath.Join(dir, "hold"))
-			r = bs(t, dir, "run", "states.yaml")
+			r = bs(t, dir, "run", "--no-sandbox", "states.yaml")
 			if got := started(r.stdout); r.code != 0 || !equal(got, []string{"a:work"}) {
 				t.Errorf("the run after the interrupt: exit %d, started %v, want [a:work]\n%s%s", r.code, got, r.stdout, r.stderr)
 			}
@@ -265,7 +266,7 @@ func TestPlanAfterKill(t *testing.T) {
 	if code := b.wait(t); code != -1 {
 		t.Errorf("SIGKILLed run: exit status %d", code)
 	}
-	r := bs(t, dir, "plan", "states.yaml")
+	r := bs(t, dir, "plan", "--no-sandbox", "states.yaml")
 	want := `(?m)^a:work\s+interrupted\s+-\s+-\s+started \d\d:\d\d, the run \(pid ` + strconv.Itoa(pid) + `\) was killed, log \S+$`
 	if !regexp.MustCompile(want).MatchString(r.stdout) || !strings.Contains(r.stdout, "1 done, 0 stale, 0 pending, 1 interrupted") {
 		t.Errorf("plan after SIGKILL:\n%s\nwant a line matching %s", r.stdout, want)

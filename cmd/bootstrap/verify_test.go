@@ -164,6 +164,8 @@ func TestVerifyToolchain(t *testing.T) {
 	mkzip, _ := filepath.Abs("testdata/verify/mkzip.go")
 	data, h1 := officialToolchain(t, goBin, mkzip)
 	proxy := serveModule(t, tcModule, tcVersion, data)
+	// The steps share the caller's Go build cache, to build in seconds;
+	// a sandbox hides it (and the caller's home), so they run unconfined.
 	gocache, _ := exec.Command(goBin, "env", "GOCACHE").Output()
 
 	write := func(dir, patches string) {
@@ -178,7 +180,7 @@ func TestVerifyToolchain(t *testing.T) {
 	t.Run("bit-identical", func(t *testing.T) {
 		dir := t.TempDir()
 		write(dir, "")
-		r := bsEnv(t, dir, env, "run", "verify.yaml")
+		r := bsEnv(t, dir, env, "run", "--no-sandbox", "verify.yaml")
 		if r.code != 0 {
 			t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
@@ -187,13 +189,13 @@ func TestVerifyToolchain(t *testing.T) {
 			t.Errorf("verify log does not say bit-identical:\n%s", log)
 		}
 		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "ran"`)
-		r = bsEnv(t, dir, append(env, "GOPROXY=off"), "run", "--offline", "verify.yaml")
+		r = bsEnv(t, dir, append(env, "GOPROXY=off"), "run", "--no-sandbox", "--offline", "verify.yaml")
 		if r.code != 0 || len(started(r.stdout)) != 0 {
 			t.Errorf("rerun: exit %d, started %v\n%s%s", r.code, started(r.stdout), r.stdout, r.stderr)
 		}
 		// Nothing ran: the record of the run that did stays as it is.
 		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "ran"`)
-		r = bsEnv(t, dir, append(env, "GOPROXY=off"), "run", "--offline", "--force", "go:verify", "verify.yaml")
+		r = bsEnv(t, dir, append(env, "GOPROXY=off"), "run", "--no-sandbox", "--offline", "--force", "go:verify", "verify.yaml")
 		if got := started(r.stdout); r.code != 0 || len(got) != 1 {
 			t.Errorf("forced verify: exit %d, started %v\n%s%s", r.code, got, r.stdout, r.stderr)
 		}
@@ -212,7 +214,7 @@ func TestVerifyToolchain(t *testing.T) {
 			t.Fatal(err)
 		}
 		write(dir, "    patches:\n      - file: one-byte.patch")
-		r := bsEnv(t, dir, env, "run", "verify.yaml")
+		r := bsEnv(t, dir, env, "run", "--no-sandbox", "verify.yaml")
 		if r.code != 1 {
 			t.Fatalf("run: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 		}

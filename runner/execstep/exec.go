@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/porterkit/bootstrap/runner/sandbox"
 )
 
 // Command is one script to run.
@@ -49,6 +51,12 @@ type Command struct {
 	// CLONE_NEWPID it is the namespace's init, and when it dies the kernel
 	// kills every process left in it.
 	Clone uintptr
+	// Attr, when set, completes the process's attributes (a sandbox's
+	// namespaces and id mappings) before it starts.
+	Attr func(*syscall.SysProcAttr)
+	// Sandbox is the step's view for an executor that confines it; nil
+	// for commands that are not run steps.
+	Sandbox *sandbox.Step
 }
 
 // Argv is the shell command line that runs script: /bin/sh -e -c, or bash
@@ -85,6 +93,9 @@ func Run(ctx context.Context, c Command) error {
 	cmd.Dir = c.Dir
 	cmd.Env = c.Env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Unshareflags: c.Unshare, Cloneflags: c.Clone}
+	if c.Attr != nil {
+		c.Attr(cmd.SysProcAttr)
+	}
 	out := c.Output
 	if c.OnLine != nil {
 		out = io.MultiWriter(out, &lineSplitter{fn: c.OnLine})

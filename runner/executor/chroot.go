@@ -5,17 +5,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/porterkit/bootstrap/runner/execstep"
 	"github.com/porterkit/bootstrap/runner/require"
 	"github.com/porterkit/bootstrap/runner/rootfs"
+	"github.com/porterkit/bootstrap/runner/sandbox"
 	"github.com/porterkit/bootstrap/runner/state"
 )
 
@@ -24,19 +23,23 @@ import (
 // qemu-user through a binfmt_misc handler registered with the F flag (the
 // kernel holds the interpreter open, so it need not exist inside).
 //
-// Each command starts in a mount namespace and a PID namespace of its own
-// (the re-executed bootstrap, see Enter, is the PID namespace's init and
-// becomes the step's shell), where the cached tree is mounted as
-// the lower layer of an overlay whose upper layer lives in the work dir —
-// the cache stays pristine and shared, while what steps write outside the
-// work dir (/tmp, /root, /etc) persists from one step to the next — and
-// /proc, /sys, /dev and the work dir itself are bind-mounted at the same
-// paths as outside, so ${{ }} paths mean the same in both (/proc is the
-// step's own, so PIDs read there are the ones its shell sees). Nothing is
-// mounted in the host's namespace, and nothing outlives the step's shell:
-// when it dies — also by SIGKILL, which the kernel sends it when the run
-// dies — the kernel kills every process left in its PID namespace, and the
-// mounts go with the last of them.
+// Each command starts in the namespaces of runner/sandbox (the
+// re-executed bootstrap sets them up and becomes the step's shell), where
+// the cached tree is mounted as the lower layer of an overlay whose upper
+// layer lives in the work dir, so the cache stays pristine and shared. A
+// sandboxed run step sees that tree read-only, with the same view of the
+// work dir as on the host (its own trees writable, what it needs
+// read-only, the rest hidden), /sys read-only and a minimal /dev; the
+// work dir's paths are the same inside as outside, so ${{ }} paths mean
+// the same in both. A privileged step, any step under --no-sandbox, and
+// Output, LookPath and ReadFile get the tree as it was before the sandbox:
+// writable (what they write outside the work dir persists from one step
+// to the next), with the host's /sys, /dev and the whole work dir. /proc
+// is always the step's own. Nothing is mounted in the host's namespace,
+// and nothing outlives the step's shell: when it dies — also by SIGKILL,
+// which the kernel sends it when the run dies — the kernel kills every
+// process left in its PID namespace, and the mounts go with the last of
+// them.
 type Chroot struct {
 	// Rootfs is the tree (the overlay's lower layer).
 	Rootfs *rootfs.Rootfs
@@ -45,6 +48,11 @@ type Chroot struct {
 	// Self is the bootstrap binary that enters the tree; default
 	// /proc/self/exe. Tests set it to a binary that calls Enter.
 	Self string
+	// Sandbox confines every run step as on the host (see runner/sandbox):
+	// the tree read-only, only the step's own trees writable. Without it
+	// (--no-sandbox) the tree's overlay and the whole work dir are
+	// writable, and /sys and /dev are the host's.
+	Sandbox bool
 	// Linux32 runs every command under the 32-bit personality: set for a
 	// 32-bit tree on a 64-bit kernel that runs it without an emulator
 	// (i386 on x86_64, armhf on arm64), which would otherwise report its
@@ -91,33 +99,31 @@ func (c *Chroot) Inputs() map[string]string {
 		InputExecutor:       "chroot",
 		InputRootfsPackages: c.Rootfs.Identity(),
 	}
+	if c.Sandbox {
+		in[InputSandbox] = sandbox.Version
+	}
 	if c.Linux32 {
 		in[InputExecutor] = "chroot linux32"
 	}
 	return in
 }
 
-// Run implements Executor.
+// Run implements Executor. A privileged step, or any under --no-sandbox,
+// gets the tree as before the sandbox: writable, with the host's /sys,
+// /dev and the whole work dir.
 func (c *Chroot) Run(ctx context.Context, cmd execstep.Command) error {
-	argv := execstep.Argv(cmd.Script, cmd.Shell)
-	enter, env, err := c.wrap(cmd.Dir, argv, cmd.Env)
-	if err != nil {
-		return err
+	spec := c.spec(cmd.Dir, execstep.Argv(cmd.Script, cmd.Shell))
+	if c.Sandbox && cmd.Sandbox != nil && !cmd.Sandbox.Privileged {
+		spec.Confine, spec.Network = true, cmd.Sandbox.Network
+		spec.Binds = append([]sandbox.Bind{{Src: "/sys", RO: true}}, cmd.Sandbox.Binds()...)
 	}
-	cmd.Argv, cmd.Env = enter, env
-	cmd.Unshare, cmd.Clone = syscall.CLONE_NEWNS, syscall.CLONE_NEWPID
-	return execstep.Run(ctx, cmd)
+	return runSandboxed(ctx, c.Self, spec, cmd)
 }
 
 // Output implements Executor.
 func (c *Chroot) Output(ctx context.Context, argv, env []string) ([]byte, error) {
 	var out bytes.Buffer
-	enter, env, err := c.wrap("/", argv, env)
-	if err != nil {
-		return nil, err
-	}
-	err = execstep.Run(ctx, execstep.Command{Argv: enter, Env: env, Dir: "/", Output: &out,
-		Unshare: syscall.CLONE_NEWNS, Clone: syscall.CLONE_NEWPID})
+	err := runSandboxed(ctx, c.Self, c.spec("/", argv), execstep.Command{Env: env, Dir: "/", Output: &out})
 	var ee *execstep.ExitError
 	if errors.As(err, &ee) {
 		return out.Bytes(), fmt.Errorf("%s in %s: %w: %s", argv[0], c.Rootfs.Spec.Arch, err, strings.TrimSpace(out.String()))
@@ -141,23 +147,14 @@ func (c *Chroot) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return c.Output(ctx, []string{"/bin/cat", "--", path}, []string{"PATH=/usr/bin:/bin"})
 }
 
-// wrap turns argv into the command that enters the tree first: the
-// bootstrap binary with the spec in its environment.
-func (c *Chroot) wrap(dir string, argv, env []string) ([]string, []string, error) {
-	self := c.Self
-	if self == "" {
-		self = "/proc/self/exe"
-	}
-	spec := EnterSpec{
+// spec is the unconfined entry into the tree: the overlay, with /sys,
+// /dev and the work dir bound at the same paths as outside, so ${{ }}
+// paths mean the same in both.
+func (c *Chroot) spec(dir string, argv []string) sandbox.Spec {
+	return sandbox.Spec{
 		Lower: c.Rootfs.Dir,
 		Upper: filepath.Join(c.layer, "upper"), Work: filepath.Join(c.layer, "overlay-work"),
 		Mount: filepath.Join(c.layer, "mnt"),
-		Binds: []string{c.WorkDir}, Dir: dir, Argv: argv, Linux32: c.Linux32,
+		Binds: []sandbox.Bind{{Src: "/sys"}, {Src: "/dev"}, {Src: c.WorkDir}}, Dir: dir, Argv: argv, Linux32: c.Linux32,
 	}
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	env = append(append([]string(nil), env...), enterEnv+"="+string(data))
-	return []string{self, EnterArg}, env, nil
 }

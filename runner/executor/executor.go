@@ -19,10 +19,13 @@ package executor
 
 import (
 	"context"
+	"errors"
+	"syscall"
 
 	"github.com/porterkit/bootstrap/runner/execstep"
 	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/require"
+	"github.com/porterkit/bootstrap/runner/sandbox"
 )
 
 // The keys an executor adds to the signature inputs of the steps it runs,
@@ -33,6 +36,9 @@ const (
 	// InputRootfsPackages is a root file system's package list, one
 	// "name:arch version" line per package.
 	InputRootfsPackages = "rootfs.packages"
+	// InputSandbox is the sandbox's rules (sandbox.Version) on every run
+	// step that runs in one; absent under --no-sandbox.
+	InputSandbox = "sandbox"
 )
 
 // Executor runs commands in one place.
@@ -64,13 +70,33 @@ type Executor interface {
 type Host struct {
 	// Local gives the host's Output, LookPath and ReadFile.
 	require.Local
+	// Sandbox confines every run step (see runner/sandbox); false runs
+	// them as they are (--no-sandbox, and the scheduler's unit tests).
+	Sandbox bool
+	// Self is the bootstrap binary that sets the sandbox up; default
+	// /proc/self/exe. Tests set it to a binary that calls sandbox.Enter.
+	Self string
+	// Hide are host directories a sandboxed step must not see besides the
+	// work dir: the cache and the caller's home (keys live there).
+	Hide []string
 }
 
 // Name implements Executor.
-func (Host) Name() string { return "host" }
+func (h Host) Name() string {
+	if !h.Sandbox {
+		return "host (no sandbox)"
+	}
+	return "host"
+}
 
-// Inputs implements Executor: the host adds nothing.
-func (Host) Inputs() map[string]string { return nil }
+// Inputs implements Executor: the sandbox's version, nothing else, so
+// that turning it on or off reruns each step once.
+func (h Host) Inputs() map[string]string {
+	if !h.Sandbox {
+		return nil
+	}
+	return map[string]string{InputSandbox: sandbox.Version}
+}
 
 // Facts implements Executor: provenance.HostFacts already describes the
 // host.
@@ -79,5 +105,30 @@ func (Host) Facts() []provenance.ResourceDescriptor { return nil }
 // Close implements Executor: the host has nothing to release.
 func (Host) Close() error { return nil }
 
-// Run implements Executor.
-func (Host) Run(ctx context.Context, c execstep.Command) error { return execstep.Run(ctx, c) }
+// Run implements Executor: in a sandbox when h.Sandbox and c is a run
+// step.
+func (h Host) Run(ctx context.Context, c execstep.Command) error {
+	if !h.Sandbox || c.Sandbox == nil {
+		return execstep.Run(ctx, c)
+	}
+	spec := sandbox.Spec{Confine: true, Privileged: c.Sandbox.Privileged, Network: c.Sandbox.Network,
+		Binds: c.Sandbox.Binds(), Dir: c.Dir, Argv: execstep.Argv(c.Script, c.Shell)}
+	spec.Hide = append(append([]string(nil), h.Hide...), c.Sandbox.WorkDir)
+	return runSandboxed(ctx, h.Self, spec, c)
+}
+
+// runSandboxed runs c through bootstrap's sandbox entry with spec.
+func runSandboxed(ctx context.Context, self string, spec sandbox.Spec, c execstep.Command) error {
+	argv, env, err := sandbox.Wrap(self, spec, c.Env)
+	if err != nil {
+		return err
+	}
+	c.Argv, c.Env = argv, env
+	c.Attr = func(a *syscall.SysProcAttr) { sandbox.SysProcAttr(a, spec) }
+	err = execstep.Run(ctx, c)
+	var ee *execstep.ExitError
+	if err != nil && ctx.Err() == nil && !errors.As(err, &ee) {
+		return sandbox.StartError(err)
+	}
+	return err
+}

@@ -32,6 +32,23 @@ type Config struct {
 	DebianMirror string
 	// CacheDir is where built trees are kept (rootfs.Load, Ensure).
 	CacheDir string
+	// NoSandbox runs steps unconfined (--no-sandbox, for debugging): it
+	// is recorded in the provenance and changes every run step's
+	// signature.
+	NoSandbox bool
+	// Hide are host directories no sandboxed step may see besides the
+	// work dir: the download cache (bootstrap's to fill and verify).
+	Hide []string
+}
+
+// Host is the executor for this machine: sandboxed unless NoSandbox,
+// hiding c.Hide and the caller's home (where keys live).
+func (c Config) Host() Host {
+	hide := append([]string(nil), c.Hide...)
+	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(home) != "/" {
+		hide = append(hide, home)
+	}
+	return Host{Sandbox: !c.NoSandbox, Hide: hide}
 }
 
 // Emulating says whether steps run in a root file system.
@@ -43,13 +60,13 @@ func (c Config) Emulating() bool { return c.Emulate || c.Rootfs != "" }
 // makes every run step pending with a reason that says so.
 func (c Config) Inputs(r *recipe.Recipe, h arch.Host, t arch.Target) (in map[string]string, ready bool) {
 	if !c.Emulating() {
-		return nil, true
+		return c.Host().Inputs(), true
 	}
 	tree, err := c.cached(r, h, t)
 	if err != nil {
 		return map[string]string{InputExecutor: "chroot", InputRootfsPackages: "(" + err.Error() + ")"}, false
 	}
-	return (&Chroot{Rootfs: tree, Linux32: linux32(h, t)}).Inputs(), true
+	return (&Chroot{Rootfs: tree, Linux32: linux32(h, t), Sandbox: !c.NoSandbox}).Inputs(), true
 }
 
 // Open readies the place for a run of r for t in workDir and returns it;
@@ -60,7 +77,7 @@ func (c Config) Inputs(r *recipe.Recipe, h arch.Host, t arch.Target) (in map[str
 // work dir's overlay layer is set up.
 func (c Config) Open(ctx context.Context, r *recipe.Recipe, h arch.Host, t arch.Target, workDir string, offline bool, out io.Writer) (Executor, error) {
 	if !c.Emulating() {
-		return Host{}, nil
+		return c.Host(), nil
 	}
 	if os.Geteuid() != 0 {
 		return nil, ErrNeedsRoot
@@ -79,7 +96,7 @@ func (c Config) Open(ctx context.Context, r *recipe.Recipe, h arch.Host, t arch.
 	if err != nil {
 		return nil, err
 	}
-	x.Linux32 = linux32(h, t)
+	x.Linux32, x.Sandbox = linux32(h, t), !c.NoSandbox
 	return x, nil
 }
 

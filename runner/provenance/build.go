@@ -345,6 +345,9 @@ func stepRecord(r Run, s *plan.Step, cp *state.Checkpoint, ran bool) ResourceDes
 			}
 		}
 	}
+	if s.Kind == plan.KindRun {
+		a["sandbox"] = sandboxNote(s)
+	}
 	if v := r.Plan.Recipe; s.Kind == plan.KindRun {
 		for _, c := range v.Components {
 			if why := r.Plan.VerifySkipped(c); c.Name.Value == s.Component && why != "" && isLast(r.Plan, s) {
@@ -364,4 +367,23 @@ func isLast(p *plan.Plan, s *plan.Step) bool {
 		}
 	}
 	return last == s.ID
+}
+
+// sandboxNote says how a run step was confined: the sandbox's version
+// (from its signature inputs, absent under --no-sandbox) and the recipe's
+// exceptions with their reason.
+func sandboxNote(s *plan.Step) string {
+	v, ok := s.Inputs["sandbox"]
+	if !ok {
+		return "off (--no-sandbox)"
+	}
+	switch {
+	case s.Privileged:
+		v += " privileged: " + s.Reason
+	case s.Network:
+		v += " network: " + s.Reason
+	default:
+		v += " net=none"
+	}
+	return v
 }
