@@ -44,8 +44,15 @@ func writeMytool(t *testing.T, path, version string) {
 // after that runs nothing.
 func TestToolIdentity(t *testing.T) {
 	dir := t.TempDir()
-	tools := filepath.Join(dir, "tools")
-	if err := os.Mkdir(tools, 0o755); err != nil {
+	// Not under the test's temp dir: a sandboxed step has a /tmp of its
+	// own, so a host tool there is not on its PATH (as on a porter's
+	// machine, where tools live in /usr or /opt).
+	tools, err := os.MkdirTemp("/var/tmp", "bootstrap-toolid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tools) })
+	if err := os.Chmod(tools, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	mytool := filepath.Join(tools, "mytool")

@@ -53,6 +53,9 @@ type File struct {
 	Envelope *dsse.Envelope
 	// Payload is the statement's bytes as signed.
 	Payload []byte
+	// StatementErr is why a signed payload is not a statement (Statement
+	// is then empty): the signature decides first whether that matters.
+	StatementErr error
 }
 
 // ReadFile reads a record, signed or not, without checking the signature
@@ -79,7 +82,13 @@ func ReadFile(path string) (*File, error) {
 	dec := json.NewDecoder(bytes.NewReader(f.Payload))
 	f.Statement = &Statement{}
 	if err := dec.Decode(f.Statement); err != nil {
-		return nil, fmt.Errorf("%s: statement: %w", path, err)
+		err = fmt.Errorf("%s: statement: %w", path, err)
+		if f.Envelope == nil {
+			return nil, err
+		}
+		// A changed byte in a signed payload may also break its JSON:
+		// VerifyFile reports the signature, the reader gets this.
+		f.Statement, f.StatementErr = &Statement{}, err
 	}
 	return f, nil
 }
@@ -93,6 +102,9 @@ func Read(workDir string) (*Statement, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if f.StatementErr != nil {
+		return nil, f.StatementErr
 	}
 	return f.Statement, nil
 }
@@ -130,6 +142,10 @@ func VerifyFile(ctx context.Context, path string, pub ed25519.PublicKey) (*Verif
 			v.Problems = append(v.Problems, fmt.Sprintf("%s: signature: %v", path, err))
 			return v, nil // an unsigned payload says nothing worth checking
 		}
+	}
+	if f.StatementErr != nil {
+		v.Problems = append(v.Problems, f.StatementErr.Error())
+		return v, nil
 	}
 	if f.Statement.Type != StatementType {
 		v.Problems = append(v.Problems, fmt.Sprintf("%s: _type %q, want %s", path, f.Statement.Type, StatementType))
