@@ -357,10 +357,12 @@ components:
 	}
 	work := filepath.Join(dir, "work")
 	annotations := func() map[string]string {
-		data, err := os.ReadFile(filepath.Join(work, "provenance.json"))
-		if err != nil {
-			t.Fatal(err)
+		// The statement as signed (provenance.json is its envelope).
+		rec := bs(t, dir, "record", "r.yaml", "--workdir", work, "--json")
+		if rec.code != 0 {
+			t.Fatalf("record --json: exit %d\n%s", rec.code, rec.stderr)
 		}
+		data := []byte(rec.stdout)
 		var st struct {
 			Predicate struct {
 				RunDetails struct {
