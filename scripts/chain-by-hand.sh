@@ -105,7 +105,9 @@ grep -v '^\s*\(#\|$\)' "$s/debian/patches/series" | while read -r p _; do
 done
 lap docker:patch
 
-# docker:gopath
+# docker:gopath: one GOPATH for all three here; the recipe makes one per
+# component (docker-engine:gopath, …), since a sandboxed step may write only
+# its own trees.
 rm -rf "$gopath"
 mkdir -p "$gopath/src/github.com/docker"
 cp -a "$s/engine" "$gopath/src/github.com/docker/docker"
