@@ -115,6 +115,13 @@ func bsEnv(t *testing.T, dir string, env []string, args ...string) result {
 	cmd.Dir = dir
 	// XDG_CONFIG_HOME: the signing key of the test's own, not the user's.
 	cmd.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"), "XDG_CONFIG_HOME="+filepath.Join(dir, ".config")), env...)
+	return runResult(t, cmd)
+}
+
+// runResult runs cmd and returns its exit code and output; a command that
+// cannot be started fails the test.
+func runResult(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -124,7 +131,7 @@ func bsEnv(t *testing.T, dir string, env []string, args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("run bootstrap %v: %v", args, err)
+		t.Fatalf("run %v: %v", cmd.Args, err)
 	}
 	return r
 }

@@ -140,16 +140,9 @@ func (s *Store) SaveAttempt(a *Attempt) error {
 // that cannot be parsed is a *CorruptError, like a checkpoint's.
 func (s *Store) LoadAttempt(id string) (*Attempt, error) {
 	p := s.AttemptPath(id)
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read attempt: %w", err)
-	}
 	var a Attempt
-	if err := json.Unmarshal(data, &a); err != nil {
-		return nil, &CorruptError{Path: p, Err: err, What: "attempt file"}
+	if found, err := readJSON(p, &a, "attempt file"); !found || err != nil {
+		return nil, err
 	}
 	if a.Step != id || a.Build == "" {
 		return nil, &CorruptError{Path: p, Err: errors.New("it does not describe this step"), What: "attempt file"}

@@ -151,23 +151,36 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // *CorruptError when the file cannot be parsed.
 func (s *Store) Load(id string) (*Checkpoint, error) {
 	p := s.Path(id)
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
-	}
 	var cp Checkpoint
 	disk := diskCheckpoint{Checkpoint: &cp}
-	if err := json.Unmarshal(data, &disk); err != nil {
-		return nil, &CorruptError{Path: p, Err: err}
+	if found, err := readJSON(p, &disk, ""); !found || err != nil {
+		return nil, err
 	}
 	cp.rawInputs = disk.Inputs
 	if cp.Step != id || cp.Signature == "" || cp.Build == "" {
 		return nil, &CorruptError{Path: p, Err: errors.New("it does not describe this step")}
 	}
 	return &cp, nil
+}
+
+// readJSON decodes the state file p into v: found is false when there is
+// no file; a file that cannot be read says so, one that cannot be parsed
+// is a *CorruptError with role what ("" for a checkpoint).
+func readJSON(p string, v any, what string) (found bool, err error) {
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		if what == "" {
+			what = "checkpoint"
+		}
+		return false, fmt.Errorf("read %s: %w", what, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return true, &CorruptError{Path: p, Err: err, What: what}
+	}
+	return true, nil
 }
 
 // Save writes a checkpoint atomically and durably.

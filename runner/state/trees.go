@@ -2,10 +2,7 @@ package state
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -52,17 +49,9 @@ func (s *Store) SaveTrees(id string, t *Trees) error {
 // caller then hashes the whole tree. An unreadable file is an error naming
 // it.
 func (s *Store) LoadTrees(id, build, path string) (*treehash.Snapshot, error) {
-	p := s.TreesPath(id)
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read trees file: %w", err)
-	}
 	var t Trees
-	if err := json.Unmarshal(data, &t); err != nil {
-		return nil, &CorruptError{Path: p, Err: err, What: "trees file"}
+	if found, err := readJSON(s.TreesPath(id), &t, "trees file"); !found || err != nil {
+		return nil, err
 	}
 	if t.Build != build {
 		return nil, nil
