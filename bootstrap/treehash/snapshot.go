@@ -67,8 +67,12 @@ func StatSum(path string) (string, error) {
 	}
 	buf := appendStat(nil, ".", statFromSys(&st))
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		var err error
-		if buf, err = statDir(h, buf, path, ""); err != nil {
+		fd, err := openDir(unix.AT_FDCWD, path)
+		if err != nil {
+			return "", fmt.Errorf("hash %s: %w", path, err)
+		}
+		w := statWalker{h: h, dirent: make([]byte, 32<<10)}
+		if buf, err = w.dir(buf, fd, path, ""); err != nil {
 			return "", fmt.Errorf("hash %s: %w", path, err)
 		}
 	}
@@ -76,21 +80,42 @@ func StatSum(path string) (string, error) {
 	return "stat:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// statDir appends the stat lines of dir's entries, in lexical order and
-// depth first (the order of filepath.WalkDir), to buf, flushing it into h
-// as it grows; rel is dir's path relative to the root ("" for the root).
-func statDir(h hash.Hash, buf []byte, dir, rel string) ([]byte, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return buf, err
+// statWalker reads a tree's stat fingerprint with raw directory file
+// descriptors: a no-op rerun stats every file of every checked tree, and
+// os.Open's poller registration and fcntl calls for each directory cost
+// as much as the fstatat calls themselves.
+type statWalker struct {
+	h      hash.Hash
+	dirent []byte
+}
+
+// openDir opens name (relative to the directory fd at, or AT_FDCWD) as a
+// directory, not following a symlink.
+func openDir(at int, name string) (int, error) {
+	for {
+		fd, err := unix.Openat(at, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return fd, nil
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
+}
+
+// dir appends the stat lines of the entries of the directory open as fd
+// (which it closes), in lexical order and depth first (the order of
+// filepath.WalkDir), to buf, flushing it into the hash as it grows; dir is
+// its path for errors, rel its path relative to the root ("" for the
+// root).
+func (w *statWalker) dir(buf []byte, fd int, dir, rel string) ([]byte, error) {
+	defer unix.Close(fd)
+	names, err := w.names(fd, dir)
 	if err != nil {
 		return buf, err
 	}
 	sort.Strings(names)
-	fd := int(f.Fd())
 	for _, name := range names {
 		var st unix.Stat_t
 		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -102,16 +127,38 @@ func statDir(h hash.Hash, buf []byte, dir, rel string) ([]byte, error) {
 		}
 		buf = appendStat(buf, r, statFromSys(&st))
 		if len(buf) > 32<<10 {
-			h.Write(buf)
+			w.h.Write(buf)
 			buf = buf[:0]
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			if buf, err = statDir(h, buf, filepath.Join(dir, name), r); err != nil {
+			sub, err := openDir(fd, name)
+			if err != nil {
+				return buf, &fs.PathError{Op: "open", Path: filepath.Join(dir, name), Err: err}
+			}
+			if buf, err = w.dir(buf, sub, filepath.Join(dir, name), r); err != nil {
 				return buf, err
 			}
 		}
 	}
 	return buf, nil
+}
+
+// names lists the directory open as fd, without "." and "..".
+func (w *statWalker) names(fd int, dir string) ([]string, error) {
+	var names []string
+	for {
+		n, err := unix.Getdents(fd, w.dirent)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "getdents", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = syscall.ParseDirent(w.dirent[:n], -1, names)
+	}
 }
 
 // Snap takes the snapshot of the file or tree at path. Regular files whose
