@@ -194,7 +194,7 @@ func Snap(path string, prev *Snapshot) (*Snapshot, error) {
 			if k := known[rel]; k != nil && k.Type == "f" && k.Stat == e.Stat {
 				e.Digest = k.Digest
 			} else {
-				sum, err := fileSHA256(p)
+				sum, err := FileSHA256(p)
 				if err != nil {
 					return err
 				}
@@ -310,7 +310,8 @@ func appendStat(buf []byte, rel string, st Stat) []byte {
 	return append(buf, '\n')
 }
 
-func fileSHA256(p string) (string, error) {
+// FileSHA256 is the hex sha256 of a file's content; errors name the file.
+func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/quilt"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/state"
 	"github.com/porterkit/bootstrap/runner/verify"
 )
@@ -52,7 +53,7 @@ type Run struct {
 // and what the run reports. Errors name the file that could not be read.
 func Build(r Run) (*Statement, error) {
 	st := &Statement{Type: StatementType, PredicateType: PredicateType, Subject: []ResourceDescriptor{}}
-	recipeSum, err := verify.FileSHA256(r.Plan.Recipe.File)
+	recipeSum, err := treehash.FileSHA256(r.Plan.Recipe.File)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
 	}
@@ -181,7 +182,7 @@ func sourceDescriptor(comp string, src plan.Source) ResourceDescriptor {
 // names, with their sha256.
 func patchDescriptors(comp string, p plan.Patch) ([]ResourceDescriptor, error) {
 	one := func(f string) (ResourceDescriptor, error) {
-		sum, err := verify.FileSHA256(f)
+		sum, err := treehash.FileSHA256(f)
 		if err != nil {
 			return ResourceDescriptor{}, fmt.Errorf("patch: %w", err)
 		}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/internal/debpkg"
-	"github.com/porterkit/bootstrap/runner/verify"
 )
 
 // HostFacts describes the build machine as dependencies of the build: the
@@ -74,7 +74,7 @@ func fileFact(name, path, version string) (ResourceDescriptor, bool) {
 	if err != nil {
 		return ResourceDescriptor{}, false
 	}
-	sum, err := verify.FileSHA256(real)
+	sum, err := treehash.FileSHA256(real)
 	if err != nil {
 		return ResourceDescriptor{}, false
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/internal/atomicfile"
 	"github.com/porterkit/bootstrap/runner/state"
-	"github.com/porterkit/bootstrap/runner/verify"
 )
 
 // StepEnd is what the record needs about a step that must be taken when
@@ -119,7 +118,7 @@ func OutputDigests(outputs []string, cp *state.Checkpoint) (map[string]map[strin
 			return nil, fmt.Errorf("declared output %s: %w", o, err)
 		}
 		if fi.Mode().IsRegular() {
-			sum, err := verify.FileSHA256(o)
+			sum, err := treehash.FileSHA256(o)
 			if err != nil {
 				return nil, fmt.Errorf("declared output %s: %w", o, err)
 			}
@@ -173,7 +172,7 @@ func checkpointTreeHash(cp *state.Checkpoint, output string) string {
 func digestNow(path, alg string) (sum string, ok bool, err error) {
 	switch alg {
 	case "sha256":
-		sum, err = verify.FileSHA256(path)
+		sum, err = treehash.FileSHA256(path)
 		return sum, true, err
 	case DigestTreeHash:
 		sum, err = treehash.Sum(path)

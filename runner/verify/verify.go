@@ -7,8 +7,6 @@ package verify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
@@ -80,7 +79,7 @@ func (e *MismatchError) Error() string {
 func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writer) (*Result, error) {
 	res := &Result{Artifact: v.File, Reference: v.Reference}
 	var err error
-	if res.ArtifactSHA256, err = FileSHA256(v.File); err != nil {
+	if res.ArtifactSHA256, err = treehash.FileSHA256(v.File); err != nil {
 		return nil, fmt.Errorf("the artifact to verify: %w (set by file: at %s)", err, v.Pos)
 	}
 	official := ""
@@ -91,7 +90,7 @@ func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writ
 		if official, err = vr.Modules.Zip(ctx, v.Module, v.Version, v.H1, log); err != nil {
 			return nil, fmt.Errorf("official artifact: %w", err)
 		}
-		if res.ReferenceSHA256, err = FileSHA256(official); err != nil {
+		if res.ReferenceSHA256, err = treehash.FileSHA256(official); err != nil {
 			return nil, err
 		}
 	} else {
@@ -123,20 +122,6 @@ func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writ
 		mm.Note = "every file is the same, so the archives differ in order, compression or metadata"
 	}
 	return res, mm // the runner writes the error, with the list, to the log
-}
-
-// FileSHA256 is the hex sha256 of a file's content.
-func FileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func exists(p string) bool {
