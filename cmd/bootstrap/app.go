@@ -37,6 +37,7 @@ func newApp() *cli.App {
 			doctorCommand(),
 			patchCommand(),
 			recordCommand(),
+			graphCommand(),
 			completionCommand(),
 			manCommand(),
 		},
