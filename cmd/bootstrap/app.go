@@ -38,6 +38,7 @@ func newApp() *cli.App {
 			patchCommand(),
 			recordCommand(),
 			graphCommand(),
+			reportCommand(),
 			completionCommand(),
 			manCommand(),
 		},
