@@ -82,6 +82,10 @@ type Record struct {
 	Target      string
 	Sources     []Resource
 	Subjects    []Resource
+	// Packages are the Debian packages of the host or the root file
+	// system the record lists among its dependencies: hundreds, so the
+	// page folds them away.
+	Packages []Resource
 }
 
 // Resource is a source or a subject: a name, where from, and a digest.
@@ -271,7 +275,12 @@ func record(ctx context.Context, workDir string) *Record {
 	ver := rd.Builder.Version
 	rec.Builder = strings.TrimSpace("bootstrap " + ver["github.com/porterkit/bootstrap"] + " " + ver["vcs.revision"] + " " + ver["go"])
 	for _, d := range bd.ResolvedDependencies {
-		rec.Sources = append(rec.Sources, Resource{Name: d.Name, URI: d.URI, Digest: digest(d.Digest)})
+		res := Resource{Name: d.Name, URI: d.URI, Digest: digest(d.Digest)}
+		if strings.Contains(d.Name, " package ") {
+			rec.Packages = append(rec.Packages, res)
+			continue
+		}
+		rec.Sources = append(rec.Sources, res)
 	}
 	for _, d := range st.Subject {
 		rec.Subjects = append(rec.Subjects, Resource{Name: d.Name, Digest: digest(d.Digest)})

@@ -64,6 +64,10 @@ svg.timeline rect.bar { stroke: #555; stroke-width: .5; }
 <table><tr><th>source</th><th>where</th><th>digest</th></tr>
 {{range .Sources}}<tr><td><code>{{.Name}}</code></td><td class="mono">{{.URI}}</td><td class="mono">{{.Digest}}</td></tr>
 {{end}}</table>
+{{with .Packages}}<details><summary>Debian packages of the host and the root file system ({{len .}})</summary>
+<table><tr><th>package</th><th>package URL</th><th>digest</th></tr>
+{{range .}}<tr><td><code>{{.Name}}</code></td><td class="mono">{{.URI}}</td><td class="mono">{{.Digest}}</td></tr>
+{{end}}</table></details>{{end}}
 {{else}}<p>No provenance record: <code>bootstrap run</code> writes one when a run ends.</p>{{end}}
 </body></html>
 `
