@@ -122,6 +122,11 @@ func FromWorkDir(name, workDir, outDir string, p *plan.Plan) (*Run, error) {
 	r := &Run{Name: name, WorkDir: workDir}
 	store := state.Open(workDir)
 	st, _ := provenance.Read(workDir)
+	if st != nil { // the target its record names labels the column
+		if t, ok := st.Predicate.BuildDefinition.ExternalParameters["target"]; ok {
+			r.Name = fmt.Sprint(t) + " · " + name
+		}
+	}
 	outcome := outcomes(st)
 	for _, s := range p.Steps {
 		cp, err := store.Load(s.ID)
