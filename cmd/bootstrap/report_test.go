@@ -13,8 +13,9 @@ import (
 
 // TestGraphParsedByDot checks `bootstrap graph` on the fixture chain
 // against Graphviz itself: dot parses the DOT (dot -Tsvg exits 0) and
-// draws one node per step and one edge per dependency, and --svg, with a
-// step stale after an edit, carries the reason into the drawing.
+// draws one node per step and one edge per dependency; --svg, with a step
+// stale after an edit, carries the reason into the drawing, and without
+// dot on PATH says how to install it.
 func TestGraphParsedByDot(t *testing.T) {
 	if _, err := exec.LookPath("dot"); err != nil {
 		t.Skip("Graphviz's dot is not installed (scripts/deps.sh test installs graphviz)")
@@ -54,6 +55,11 @@ func TestGraphParsedByDot(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(out); !strings.Contains(string(data), "<svg") || !strings.Contains(string(data), "stale: command changed") {
 		t.Errorf("graph -o g.svg wrote no SVG with the stale reason:\n%.400s", data)
+	}
+	// Without dot, --svg says how to get it.
+	r = bsEnv(t, dir, []string{"PATH=" + t.TempDir()}, "graph", "chain.yaml", "--svg")
+	if r.code == 0 || !strings.Contains(r.stderr, "apt-get install graphviz") {
+		t.Errorf("graph --svg without dot: exit %d\n%s", r.code, r.stderr)
 	}
 }
 
