@@ -121,13 +121,13 @@ func FromStatuses(ctx context.Context, name, workDir, outDir string, sts []*runn
 func FromWorkDir(name, workDir, outDir string, p *plan.Plan) (*Run, error) {
 	r := &Run{Name: name, WorkDir: workDir}
 	store := state.Open(workDir)
-	st, _ := provenance.Read(workDir)
-	if st != nil { // the target its record names labels the column
-		if t, ok := st.Predicate.BuildDefinition.ExternalParameters["target"]; ok {
+	rec, _ := provenance.Read(workDir)
+	if rec != nil { // the target its record names labels the column
+		if t, ok := rec.Predicate.BuildDefinition.ExternalParameters["target"]; ok {
 			r.Name = fmt.Sprint(t) + " · " + name
 		}
 	}
-	outcome := outcomes(st)
+	outcome := outcomes(rec)
 	for _, s := range p.Steps {
 		cp, err := store.Load(s.ID)
 		if err != nil {
@@ -137,18 +137,18 @@ func FromWorkDir(name, workDir, outDir string, p *plan.Plan) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		state := runner.Pending
+		st := runner.Pending
 		switch {
 		case cp != nil:
-			state = runner.Done
-		case at != nil && at.Outcome == "failed":
-			state = runner.Failed
+			st = runner.Done
+		case at != nil && at.Outcome == state.Failed:
+			st = runner.Failed
 		case at != nil:
-			state = runner.Interrupted
+			st = runner.Interrupted
 		}
-		r.Steps = append(r.Steps, newStep(s, state, cp, at, outcome, outDir))
+		r.Steps = append(r.Steps, newStep(s, st, cp, at, outcome, outDir))
 	}
-	r.finish(st)
+	r.finish(rec)
 	return r, nil
 }
 
