@@ -67,7 +67,7 @@ func TestGraphParsedByDot(t *testing.T) {
 // chain, compared with a second work dir, and loads it in headless
 // Chromium from the file: the DOM has one timeline bar per step and the
 // side-by-side table a row per step and a total; a screenshot is kept in
-// testdata/out.
+// testdata/out. After a partial rerun, the steps not run are marked apart.
 func TestReportInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -127,6 +127,20 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatalf("no screenshot at %s: %v", shot, err)
 	}
 	t.Logf("screenshot of the report: %s", shot)
+
+	// After a run that redid two steps, those two are bars and the five
+	// done earlier are marked as not run this time.
+	edit(t, filepath.Join(dir, "chain.yaml"), "> message.rot", "| tr -d '\\r' > message.rot")
+	if r := bs(t, dir, "run", "chain.yaml"); r.code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := bs(t, dir, "report", "chain.yaml", "-o", page); r.code != 0 {
+		t.Fatalf("report after the rerun: exit %d\n%s", r.code, r.stderr)
+	}
+	html, _ = os.ReadFile(page)
+	if ran, earlier := strings.Count(string(html), `<rect class="bar done"`), strings.Count(string(html), `<rect class="bar earlier"`); ran != 2 || earlier != 5 {
+		t.Errorf("after rerunning data:make and report:summarise: %d bars and %d marks, want 2 and 5", ran, earlier)
+	}
 }
 
 // browser runs headless Chromium with args and returns its standard
