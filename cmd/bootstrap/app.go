@@ -37,6 +37,8 @@ func newApp() *cli.App {
 			doctorCommand(),
 			patchCommand(),
 			recordCommand(),
+			graphCommand(),
+			reportCommand(),
 			completionCommand(),
 			manCommand(),
 		},
