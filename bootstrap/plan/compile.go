@@ -125,11 +125,19 @@ func (c *compiler) visibility(p *Plan) {
 		}
 		trees[s.Component] = append(trees[s.Component], s.Outputs...)
 	}
+	// One list per component, shared by its run steps (read-only): a
+	// walk per step made a no-op rerun of a long chain quadratic.
+	sees := map[string][]string{}
 	for _, s := range p.Steps {
 		if s.Kind != KindRun {
 			continue
 		}
+		if list, ok := sees[s.Component]; ok {
+			s.Sees = list
+			continue
+		}
 		seen := map[string]bool{s.Component: true}
+		var list []string
 		var walk func(name string)
 		walk = func(name string) {
 			comp := c.comps[name]
@@ -139,12 +147,14 @@ func (c *compiler) visibility(p *Plan) {
 			for _, n := range comp.Needs {
 				if !seen[n.Value] {
 					seen[n.Value] = true
-					s.Sees = append(s.Sees, trees[n.Value]...)
+					list = append(list, trees[n.Value]...)
 					walk(n.Value)
 				}
 			}
 		}
 		walk(s.Component)
+		sees[s.Component] = list
+		s.Sees = list
 	}
 }
 
