@@ -321,7 +321,7 @@ func (s *scheduler) sandboxView(st *plan.Step) (*sandbox.Step, error) {
 	install := filepath.Join(s.p.WorkDir, "install")
 	v := &sandbox.Step{WorkDir: s.p.WorkDir, Own: []string{st.SrcDir, st.BuildDir, install}, Sees: st.Sees,
 		Tmp: filepath.Join(dir, "tmp"), Home: filepath.Join(dir, "home"),
-		Network: st.Network, Privileged: st.Privileged}
+		Network: st.Network, Privileged: st.Privileged, Scratch: s.scratch}
 	for _, d := range []string{v.Tmp, v.Home, install} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("step %s: %w", st.ID, err)

@@ -237,6 +237,9 @@ type scheduler struct {
 	opts     Options
 	store    *state.Store
 	statuses map[string]*Status
+	// scratch, set by --check (check.go), maps the checked component's
+	// trees to the scratch trees mounted at their paths.
+	scratch map[string]string
 }
 
 type outcome struct {
