@@ -297,7 +297,8 @@ func (s *scheduler) recheck(ctx context.Context, st *plan.Step, src string) erro
 	}
 	if err != nil {
 		fmt.Fprintf(log, "# failed after %s: %v\n", time.Since(start).Round(time.Millisecond), err)
-		return &StepError{Step: st.ID, Err: err, Log: logPath, Tail: tail(logPath, TailLines), Exit: exitOf(err)}
+		return &StepError{Step: st.ID, Err: err, Log: logPath, Tail: tail(logPath, TailLines), Exit: exitOf(err),
+			Emulator: emulatorOf(s.opts.Executor, st.Kind)}
 	}
 	fmt.Fprintf(log, "# done after %s\n", time.Since(start).Round(time.Millisecond))
 	s.opts.Printer.StepDone(st.ID+" (check)", time.Since(start))

@@ -247,3 +247,35 @@ func processesWith(kv string) []string {
 	}
 	return out
 }
+
+// TestEmulatedFailureNamesTheEmulator fails a step in the ppc64el tree:
+// the error names qemu, its version and its binfmt_misc handler, the
+// attempt file records the emulator, and plan then says the failure may
+// not be the build's (qemu has rejected valid Go; issue 24).
+func TestEmulatedFailureNamesTheEmulator(t *testing.T) {
+	root := testRootfs(t, "ppc64el")
+	dir := t.TempDir()
+	recipe := "name: emufail\ntargets: [ppc64le]\ncomponents:\n  - name: c\n    steps:\n      - name: fails\n        run: uname -m; exit 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "recipe.yaml"), []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "work")
+	flags := []string{"--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml"}
+	r := bs(t, dir, append([]string{"run", "--plain"}, flags...)...)
+	if r.code != 1 {
+		t.Fatalf("run: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"step c:fails failed (exit 3)", "under emulation by qemu-ppc64le version ", "binfmt_misc handler /proc/sys/fs/binfmt_misc/qemu-ppc64le", "may not be the build's"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the error does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	att, err := os.ReadFile(filepath.Join(work, "state", "c", "fails.attempt"))
+	if err != nil || !strings.Contains(string(att), `"emulator": "qemu-ppc64le `) {
+		t.Errorf("the attempt file does not name the emulator (%v):\n%s", err, att)
+	}
+	r = bs(t, dir, append([]string{"plan"}, flags...)...)
+	if !strings.Contains(r.stdout, "emulated by qemu-ppc64le ") || !strings.Contains(r.stdout, "the failure may not be the build's") {
+		t.Errorf("plan does not say the failure may be the emulator's:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
