@@ -59,6 +59,9 @@ func TestEmulatedStepsRunOnTheTargetsUserland(t *testing.T) {
 	}{
 		{"ppc64le", "ppc64el", "ppc64le", elf.EM_PPC64},
 		{"arm64", "arm64", "aarch64", elf.EM_AARCH64},
+		// A tree from Debian 13 (trixie), where riscv64 is a release
+		// architecture: merged /usr, /bin a link (scripts/testrootfs.sh).
+		{"riscv64", "riscv64", "riscv64", elf.EM_RISCV},
 		// No emulator: this kernel runs i386 itself, and the steps run
 		// under the 32-bit personality, so uname -m says i686.
 		{"386", "i386", "i686", elf.EM_386},
