@@ -55,8 +55,10 @@ type CheckResult struct {
 	Differences []string  `json:"differences,omitempty"`
 	CheckedOn   time.Time `json:"checkedOn"`
 	Seconds     float64   `json:"seconds"`
-	// Executor is where the rebuild ran ("chroot bookworm ppc64el …").
+	// Executor is where the rebuild ran ("chroot bookworm ppc64el …"),
+	// and Emulator the emulator that ran it, if any.
 	Executor string `json:"executor"`
+	Emulator string `json:"emulator,omitempty"`
 }
 
 // CheckDiffersError is the error of a check that found differences
@@ -222,6 +224,9 @@ func checkComponent(ctx context.Context, p *plan.Plan, store *state.Store, opts 
 	}
 	s := &scheduler{p: p, opts: opts, store: store, scratch: scratch}
 	res := &CheckResult{Step: last.ID, Build: cp.Build, Executor: opts.Executor.Name()}
+	if em := emulatorOf(opts.Executor, plan.KindRun); em != nil {
+		res.Emulator = em.Short()
+	}
 	start := time.Now()
 	for _, st := range p.Steps {
 		if st.Component != last.Component || st.Kind == plan.KindFetch || st.Kind == plan.KindVerify {

@@ -282,3 +282,27 @@ func TestEmulatedFailureNamesTheEmulator(t *testing.T) {
 		t.Errorf("plan does not say the failure may be the emulator's:\n%s\n%s", r.stdout, r.stderr)
 	}
 }
+
+// TestEmulatedCheck rebuilds a component in the ppc64el tree with run
+// --check: the same bytes again, and the verdict names the emulator.
+func TestEmulatedCheck(t *testing.T) {
+	root := testRootfs(t, "ppc64el")
+	dir := copyFixture(t, "emulate")
+	work := filepath.Join(dir, "work")
+	args := []string{"run", "--plain", "--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml"}
+	t.Setenv("BOOTSTRAP_TEST_SLEEP", "0")
+	if r := bs(t, dir, args...); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r := bs(t, dir, append(args, "--check", "probe")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "check probe:slow: bit-identical (rebuilt probe:uname, probe:slow") {
+		t.Fatalf("check: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	v, err := os.ReadFile(filepath.Join(work, "state", "probe", "slow.check"))
+	if err != nil || !strings.Contains(string(v), `"emulator": "qemu-ppc64le `) {
+		t.Errorf("the verdict does not name the emulator (%v):\n%s", err, v)
+	}
+	if m := leakedMounts(t, dir); len(m) > 0 {
+		t.Errorf("mounts left on the host: %v", m)
+	}
+}
