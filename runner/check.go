@@ -77,8 +77,9 @@ func (e *CheckDiffersError) Error() string {
 // compares them with the checkpointed ones; it prints each verdict on
 // o.Out, saves it for the provenance record and rewrites the record. It
 // returns a *UsageError for a step that is unknown or not done or a
-// place without a sandbox, a *FailedError when a rebuild step failed, a
-// *CheckDiffersError when something differs.
+// place without a sandbox, a *FailedError when a rebuild step failed, an
+// *InterruptedError when ctx was cancelled, a *CheckDiffersError when
+// something differs.
 func (s *Session) Check(ctx context.Context, o CheckOptions) ([]*CheckResult, error) {
 	p := s.plan
 	lock, err := openWorkDir(p, o.Printer)
@@ -109,8 +110,14 @@ func (s *Session) Check(ctx context.Context, o CheckOptions) ([]*CheckResult, er
 	}
 	opts := Options{Printer: o.Printer, Sources: NewSources(cache, s.cfg.Sources, nil), ApplyPatch: applyPatch,
 		CheckRequirement: checkRequirement, Executor: place, Verbose: o.Verbose}
+	n := 0
+	for _, last := range comps {
+		n += len(rebuildSteps(p, last))
+	}
+	o.Printer.Start(len(p.Steps), n, n)
+	defer o.Printer.Close()
 	var results []*CheckResult
-	var differ []*CheckResult
+	var differing []*CheckResult
 	for _, last := range comps {
 		r, err := checkComponent(ctx, p, store, opts, last)
 		if err != nil {
@@ -120,8 +127,8 @@ func (s *Session) Check(ctx context.Context, o CheckOptions) ([]*CheckResult, er
 		if r.Identical {
 			fmt.Fprintf(o.Out, "check %s: bit-identical (rebuilt %s in %s)\n", r.Step, strings.Join(r.Reran, ", "), time.Duration(r.Seconds*float64(time.Second)).Round(time.Millisecond))
 		} else {
-			differ = append(differ, r)
-			fmt.Fprintf(o.Out, "check %s: %s differ (rebuilt %s in %s):\n", r.Step, files(len(r.Differences)), strings.Join(r.Reran, ", "), time.Duration(r.Seconds*float64(time.Second)).Round(time.Millisecond))
+			differing = append(differing, r)
+			fmt.Fprintf(o.Out, "check %s: %s (rebuilt %s in %s):\n", r.Step, differ(len(r.Differences)), strings.Join(r.Reran, ", "), time.Duration(r.Seconds*float64(time.Second)).Round(time.Millisecond))
 			for _, d := range r.Differences {
 				fmt.Fprintf(o.Out, "  %s\n", d)
 			}
@@ -130,8 +137,8 @@ func (s *Session) Check(ctx context.Context, o CheckOptions) ([]*CheckResult, er
 	if err := s.recordChecks(ctx, o, cache); err != nil {
 		return results, err
 	}
-	if len(differ) > 0 {
-		return results, &CheckDiffersError{Results: differ}
+	if len(differing) > 0 {
+		return results, &CheckDiffersError{Results: differing}
 	}
 	return results, nil
 }
@@ -228,17 +235,14 @@ func checkComponent(ctx context.Context, p *plan.Plan, store *state.Store, opts 
 		res.Emulator = em.Short()
 	}
 	start := time.Now()
-	for _, st := range p.Steps {
-		if st.Component != last.Component || st.Kind == plan.KindFetch || st.Kind == plan.KindVerify {
-			continue
-		}
+	for _, st := range rebuildSteps(p, last) {
 		if err := s.recheck(ctx, st, scratch[last.SrcDir]); err != nil {
+			if ctx.Err() != nil {
+				return nil, &InterruptedError{Cause: context.Cause(ctx), Steps: []string{st.ID}}
+			}
 			return nil, &FailedError{Failed: []*StepError{asStepError(st.ID, err)}}
 		}
 		res.Reran = append(res.Reran, st.ID)
-		if st == last {
-			break
-		}
 	}
 	res.Seconds = time.Since(start).Seconds()
 	trees := []string{last.BuildDir}
@@ -263,6 +267,22 @@ func checkComponent(ctx context.Context, p *plan.Plan, store *state.Store, opts 
 		return nil, err
 	}
 	return res, nil
+}
+
+// rebuildSteps are the steps a check of last's component runs: its patch
+// and run steps up to last, in plan order.
+func rebuildSteps(p *plan.Plan, last *plan.Step) []*plan.Step {
+	var out []*plan.Step
+	for _, st := range p.Steps {
+		if st.Component != last.Component || st.Kind == plan.KindFetch || st.Kind == plan.KindVerify {
+			continue
+		}
+		out = append(out, st)
+		if st == last {
+			break
+		}
+	}
+	return out
 }
 
 // recheck runs one step of a checked component into the scratch trees:
@@ -429,6 +449,14 @@ func SaveCheck(workDir string, r *CheckResult) error {
 		return fmt.Errorf("save check of %s: %w", r.Step, err)
 	}
 	return nil
+}
+
+// differ says "1 file differs" or "n files differ".
+func differ(n int) string {
+	if n == 1 {
+		return "1 file differs"
+	}
+	return fmt.Sprintf("%d files differ", n)
 }
 
 // files says "1 file" or "n files".

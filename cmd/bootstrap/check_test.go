@@ -28,7 +28,7 @@ func TestRunCheck(t *testing.T) {
 		identical bool
 	}{
 		{"steady:install", 0, "check steady:install: bit-identical (rebuilt steady:patch, steady:build, steady:install", "differ", true},
-		{"drifty", 1, "check drifty:build: 1 file differ", "same.txt", false},
+		{"drifty", 1, "check drifty:build: 1 file differs", "same.txt", false},
 	} {
 		t.Run(tc.step, func(t *testing.T) {
 			r := bs(t, dir, append(args, "--check", tc.step)...)
