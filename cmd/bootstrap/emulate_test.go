@@ -281,6 +281,10 @@ func TestEmulatedFailureNamesTheEmulator(t *testing.T) {
 	if !strings.Contains(r.stdout, "emulated by qemu-ppc64le ") || !strings.Contains(r.stdout, "the failure may not be the build's") {
 		t.Errorf("plan does not say the failure may be the emulator's:\n%s\n%s", r.stdout, r.stderr)
 	}
+	r = bs(t, dir, append([]string{"run", "--plain"}, flags...)...)
+	if !strings.Contains(r.stdout, "c:fails: its last attempt failed under emulation by qemu-ppc64le ") {
+		t.Errorf("the rerun does not say the last failure may be the emulator's:\n%s\n%s", r.stdout, r.stderr)
+	}
 }
 
 // TestEmulatedCheck rebuilds a component in the ppc64el tree with run
