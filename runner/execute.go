@@ -32,13 +32,29 @@ type StepError struct {
 	Log string
 	// Tail holds the last TailLines lines of the log.
 	Tail []string
+	// Emulator is the emulator the step ran under, nil when the kernel
+	// ran it: its failure may then be the emulator's.
+	Emulator *executor.Emulator
 }
 
 func (e *StepError) Error() string {
+	msg := fmt.Sprintf("step %s failed: %v, log: %s", e.Step, e.Err, e.Log)
 	if e.Exit != 0 {
-		return fmt.Sprintf("step %s failed (exit %d), log: %s", e.Step, e.Exit, e.Log)
+		msg = fmt.Sprintf("step %s failed (exit %d), log: %s", e.Step, e.Exit, e.Log)
 	}
-	return fmt.Sprintf("step %s failed: %v, log: %s", e.Step, e.Err, e.Log)
+	if e.Emulator != nil {
+		msg += fmt.Sprintf("; it ran under emulation by %s, which can compute wrong results: the failure may not be the build's (rerun it)", e.Emulator)
+	}
+	return msg
+}
+
+// emulatorOf is the emulator a step of kind k runs under in place, nil
+// when none: fetch and patch steps run in bootstrap itself.
+func emulatorOf(place executor.Executor, k plan.Kind) *executor.Emulator {
+	if em, ok := place.(executor.Emulated); ok && k == plan.KindRun {
+		return em.Emulator()
+	}
+	return nil
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
@@ -63,6 +79,9 @@ func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
 	att := state.NewAttempt(st.ID, build, logPath)
 	if err := s.store.SaveAttempt(att); err != nil {
 		return err // names the step; the scheduler makes it a *StepError
+	}
+	if em := emulatorOf(s.opts.Executor, st.Kind); em != nil {
+		att.Emulator = em.Short()
 	}
 	err := s.try(ctx, st, build, logPath)
 	if err == nil {
@@ -137,7 +156,7 @@ func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath strin
 	if err != nil {
 		fmt.Fprintf(log, "# failed after %s: %v\n", elapsed.Round(time.Millisecond), err)
 		f.Close()
-		se := &StepError{Step: st.ID, Err: err, Log: logPath, Tail: tail(logPath, TailLines)}
+		se := &StepError{Step: st.ID, Err: err, Log: logPath, Tail: tail(logPath, TailLines), Emulator: emulatorOf(s.opts.Executor, st.Kind)}
 		var ee *execstep.ExitError
 		if errors.As(err, &ee) {
 			se.Exit = ee.Code
@@ -321,7 +340,7 @@ func (s *scheduler) sandboxView(st *plan.Step) (*sandbox.Step, error) {
 	install := filepath.Join(s.p.WorkDir, "install")
 	v := &sandbox.Step{WorkDir: s.p.WorkDir, Own: []string{st.SrcDir, st.BuildDir, install}, Sees: st.Sees,
 		Tmp: filepath.Join(dir, "tmp"), Home: filepath.Join(dir, "home"),
-		Network: st.Network, Privileged: st.Privileged}
+		Network: st.Network, Privileged: st.Privileged, Scratch: s.scratch}
 	for _, d := range []string{v.Tmp, v.Home, install} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("step %s: %w", st.ID, err)

@@ -150,6 +150,7 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	}
 	opts.Printer.Start(sum.Total, sum.Selected, len(toRun))
 	defer opts.Printer.Close()
+	warnEmulatedFailures(statuses, sum, opts.Printer)
 	if len(toRun) == 0 {
 		return sum, nil
 	}
@@ -223,6 +224,18 @@ func decide(p *plan.Plan, statuses []*Status, sel Selection) (*Summary, []*plan.
 	return sum, toRun, nil
 }
 
+// warnEmulatedFailures says, of each step about to run whose last attempt
+// failed under an emulator, that the failure may have been the
+// emulator's: qemu has failed valid builds that passed when rerun.
+func warnEmulatedFailures(statuses []*Status, sum *Summary, pr progress.Printer) {
+	for _, st := range statuses {
+		a := st.Attempt
+		if _, runs := sum.Why[st.Step.ID]; runs && st.State == Failed && a != nil && a.Emulator != "" {
+			pr.Printf("%s: its last attempt failed under emulation by %s; the failure may not be the build's: running it again", st.Step.ID, a.Emulator)
+		}
+	}
+}
+
 // UsageError is a run that cannot start because of how it was asked for.
 type UsageError struct{ Err error }
 
@@ -237,6 +250,9 @@ type scheduler struct {
 	opts     Options
 	store    *state.Store
 	statuses map[string]*Status
+	// scratch, set by --check (check.go), maps the checked component's
+	// trees to the scratch trees mounted at their paths.
+	scratch map[string]string
 }
 
 type outcome struct {

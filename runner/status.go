@@ -75,6 +75,11 @@ func (s *Status) Detail() string {
 		if a.Exit != 0 {
 			what = fmt.Sprintf("exit %d", a.Exit)
 		}
+		if a.Emulator != "" {
+			// qemu has failed valid builds (issue 24): say so where the
+			// porter decides what to do next.
+			return fmt.Sprintf("%s at %s, emulated by %s: the failure may not be the build's (qemu can compute wrong results; rerun it), log %s", what, clock(a.Ended), a.Emulator, a.Log)
+		}
 		return fmt.Sprintf("%s at %s, log %s", what, clock(a.Ended), a.Log)
 	case Running:
 		return fmt.Sprintf("pid %d since %s, log %s", a.PID, clock(a.Started), a.Log)

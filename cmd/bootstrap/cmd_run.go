@@ -28,6 +28,8 @@ type runOptions struct {
 	SkipDoctor bool
 	// Quiet (the global --quiet) prints only failures and the summary.
 	Quiet bool
+	// Check names done steps to rebuild aside and compare (--check).
+	Check []string
 }
 
 func runCommand() *cli.Command {
@@ -43,6 +45,7 @@ func runCommand() *cli.Command {
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show every step's output, not just its log"},
 		&cli.BoolFlag{Name: "plain", Usage: "timestamped lines instead of a progress bar"},
 		&cli.BoolFlag{Name: "skip-doctor", Usage: "do not check the host before running"},
+		&cli.StringSliceFlag{Name: "check", Usage: "rebuild done `STEP`'s component into scratch trees and compare with the checkpointed results, bit for bit (repeatable; exit 1 when they differ; see docs/emulation.md)"},
 	)
 	return &cli.Command{
 		Name:      "run",
@@ -63,6 +66,7 @@ func runCommand() *cli.Command {
 					Force: c.StringSlice("force"), ForceAll: c.Bool("force-all")},
 				KeepGoing: c.Bool("keep-going"), DryRun: c.Bool("dry-run"), Verbose: c.Bool("verbose"),
 				Plain: c.Bool("plain"), SkipDoctor: c.Bool("skip-doctor"), Quiet: c.Bool("quiet"),
+				Check: c.StringSlice("check"),
 			}
 			return runRun(c.Context, o, c.App.Writer, c.App.ErrWriter, a[0])
 		},
@@ -83,6 +87,14 @@ func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path strin
 		Printer: progress.Choose(out, progress.Options{Plain: o.Plain, Verbose: o.Verbose, Quiet: o.Quiet}, os.Getenv), Out: out, ErrOut: errOut}
 	if o.Verbose {
 		ro.Verbose = out
+	}
+	if len(o.Check) > 0 {
+		_, err := s.Check(ctx, runner.CheckOptions{Steps: o.Check, RunOptions: ro})
+		var failed *runner.FailedError
+		if errors.As(err, &failed) {
+			reportFailures(errOut, failed)
+		}
+		return err
 	}
 	sum, err := s.Run(ctx, ro)
 	var failed *runner.FailedError

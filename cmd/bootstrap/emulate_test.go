@@ -59,6 +59,9 @@ func TestEmulatedStepsRunOnTheTargetsUserland(t *testing.T) {
 	}{
 		{"ppc64le", "ppc64el", "ppc64le", elf.EM_PPC64},
 		{"arm64", "arm64", "aarch64", elf.EM_AARCH64},
+		// A tree from Debian 13 (trixie), where riscv64 is a release
+		// architecture: merged /usr, /bin a link (scripts/testrootfs.sh).
+		{"riscv64", "riscv64", "riscv64", elf.EM_RISCV},
 		// No emulator: this kernel runs i386 itself, and the steps run
 		// under the 32-bit personality, so uname -m says i686.
 		{"386", "i386", "i686", elf.EM_386},
@@ -246,4 +249,64 @@ func processesWith(kv string) []string {
 		}
 	}
 	return out
+}
+
+// TestEmulatedFailureNamesTheEmulator fails a step in the ppc64el tree:
+// the error names qemu, its version and its binfmt_misc handler, the
+// attempt file records the emulator, and plan then says the failure may
+// not be the build's (qemu has rejected valid Go; issue 24).
+func TestEmulatedFailureNamesTheEmulator(t *testing.T) {
+	root := testRootfs(t, "ppc64el")
+	dir := t.TempDir()
+	recipe := "name: emufail\ntargets: [ppc64le]\ncomponents:\n  - name: c\n    steps:\n      - name: fails\n        run: uname -m; exit 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "recipe.yaml"), []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "work")
+	flags := []string{"--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml"}
+	r := bs(t, dir, append([]string{"run", "--plain"}, flags...)...)
+	if r.code != 1 {
+		t.Fatalf("run: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"step c:fails failed (exit 3)", "under emulation by qemu-ppc64le version ", "binfmt_misc handler /proc/sys/fs/binfmt_misc/qemu-ppc64le", "may not be the build's"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the error does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	att, err := os.ReadFile(filepath.Join(work, "state", "c", "fails.attempt"))
+	if err != nil || !strings.Contains(string(att), `"emulator": "qemu-ppc64le `) {
+		t.Errorf("the attempt file does not name the emulator (%v):\n%s", err, att)
+	}
+	r = bs(t, dir, append([]string{"plan"}, flags...)...)
+	if !strings.Contains(r.stdout, "emulated by qemu-ppc64le ") || !strings.Contains(r.stdout, "the failure may not be the build's") {
+		t.Errorf("plan does not say the failure may be the emulator's:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = bs(t, dir, append([]string{"run", "--plain"}, flags...)...)
+	if !strings.Contains(r.stdout, "c:fails: its last attempt failed under emulation by qemu-ppc64le ") {
+		t.Errorf("the rerun does not say the last failure may be the emulator's:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
+// TestEmulatedCheck rebuilds a component in the ppc64el tree with run
+// --check: the same bytes again, and the verdict names the emulator.
+func TestEmulatedCheck(t *testing.T) {
+	root := testRootfs(t, "ppc64el")
+	dir := copyFixture(t, "emulate")
+	work := filepath.Join(dir, "work")
+	args := []string{"run", "--plain", "--emulate", "--rootfs", root, "--target", "ppc64le", "--workdir", work, "recipe.yaml"}
+	t.Setenv("BOOTSTRAP_TEST_SLEEP", "0")
+	if r := bs(t, dir, args...); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r := bs(t, dir, append(args, "--check", "probe")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "check probe:slow: bit-identical (rebuilt probe:uname, probe:slow") {
+		t.Fatalf("check: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	v, err := os.ReadFile(filepath.Join(work, "state", "probe", "slow.check"))
+	if err != nil || !strings.Contains(string(v), `"emulator": "qemu-ppc64le `) {
+		t.Errorf("the verdict does not name the emulator (%v):\n%s", err, v)
+	}
+	if m := leakedMounts(t, dir); len(m) > 0 {
+		t.Errorf("mounts left on the host: %v", m)
+	}
 }

@@ -60,6 +60,8 @@ type Chroot struct {
 	Linux32 bool
 	// layer holds the overlay's upper and work dirs and the mount point.
 	layer string
+	// emulator runs the tree's programs; nil when the kernel does.
+	emulator *Emulator
 }
 
 // NewChroot prepares the overlay layer of r in workDir (<work>/rootfs).

@@ -97,6 +97,7 @@ func (c Config) Open(ctx context.Context, r *recipe.Recipe, h arch.Host, t arch.
 		return nil, err
 	}
 	x.Linux32, x.Sandbox = linux32(h, t), !c.NoSandbox
+	x.emulator = FindEmulator(ctx, h, t, "")
 	return x, nil
 }
 
@@ -181,6 +182,9 @@ func (c *Chroot) Facts() []provenance.ResourceDescriptor {
 		a["treeDigestError"] = err.Error() // facts are evidence: say what could not be taken
 	}
 	out := []provenance.ResourceDescriptor{d}
+	if c.emulator != nil {
+		out = append(out, c.emulator.fact())
+	}
 	for _, pkg := range c.Rootfs.Packages {
 		out = append(out, provenance.ResourceDescriptor{Name: "rootfs package " + pkg.Name,
 			URI: "pkg:deb/debian/" + pkg.Name + "@" + pkg.Version + "?arch=" + pkg.Arch})

@@ -335,6 +335,9 @@ func stepRecord(r Run, s *plan.Step, cp *state.Checkpoint, ran bool) ResourceDes
 		if s.Kind == plan.KindVerify && len(cp.Record) > 0 {
 			a["verification"] = json.RawMessage(cp.Record)
 		}
+		if c := loadCheck(r.Plan.WorkDir, s.ID, cp.Build); c != nil {
+			a["check"] = c
+		}
 	default:
 		a["status"] = "not run"
 		// A step stopped by a signal, or whose run died, has an attempt
@@ -387,4 +390,27 @@ func sandboxNote(s *plan.Step) string {
 		v += " net=none"
 	}
 	return v
+}
+
+// CheckPath is where `run --check` keeps its last verdict on a step,
+// beside the step's checkpoint (runner.SaveCheck writes it).
+func CheckPath(workDir, id string) string {
+	comp, step, _ := strings.Cut(id, ":")
+	return filepath.Join(workDir, "state", comp, step+".check")
+}
+
+// loadCheck is the last --check verdict on a step's checkpoint of build,
+// nil when there is none or it is of another build (the step ran since).
+func loadCheck(workDir, id, build string) json.RawMessage {
+	data, err := os.ReadFile(CheckPath(workDir, id))
+	if err != nil {
+		return nil
+	}
+	var c struct {
+		Build string `json:"build"`
+	}
+	if json.Unmarshal(data, &c) != nil || c.Build != build {
+		return nil
+	}
+	return json.RawMessage(data)
 }

@@ -168,6 +168,11 @@ type Step struct {
 	TmpDir, HomeDir string
 	// Network and Privileged are the recipe's exceptions.
 	Network, Privileged bool
+	// Scratch maps an Own path to the directory mounted there instead:
+	// `run --check` reruns a component at its real paths (the bytes it
+	// builds may name them) into scratch trees, leaving the real ones as
+	// their checkpoints recorded them.
+	Scratch map[string]string
 }
 
 // Binds lists what s makes visible, writable trees before the read-only
@@ -194,6 +199,10 @@ func (s Step) Binds() []Bind {
 		return out
 	}
 	for _, p := range s.Own {
+		if src := s.Scratch[p]; src != "" {
+			add(Bind{Src: src, Dst: p})
+			continue
+		}
 		add(Bind{Src: p})
 	}
 	for _, p := range s.Sees {

@@ -48,6 +48,13 @@ func TestStepBinds(t *testing.T) {
 	if got := s.Binds(); !reflect.DeepEqual(got, want) {
 		t.Errorf("binds %+v\nwant %+v", got, want)
 	}
+	// run --check: a scratch tree is mounted at the own tree's path.
+	s.Scratch = map[string]string{filepath.Join(dir, "src/b"): p("check/b/src")}
+	scratch := append(append(want[:3:3], Bind{Src: filepath.Join(dir, "check/b/src"), Dst: filepath.Join(dir, "src/b")}), want[4])
+	if got := s.Binds(); !reflect.DeepEqual(got, scratch) {
+		t.Errorf("binds with a scratch tree %+v\nwant %+v", got, scratch)
+	}
+	s.Scratch = nil
 	s.Privileged = true
 	priv := append(want[:3:3], Bind{Src: dir})
 	if got := s.Binds(); !reflect.DeepEqual(got, priv) {

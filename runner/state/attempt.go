@@ -62,6 +62,11 @@ type Attempt struct {
 	// Signal names the signal that interrupted the run (SIGINT, SIGTERM),
 	// empty when it was cancelled otherwise.
 	Signal string `json:"signal,omitempty"`
+	// Emulator names the emulator a run step ran under, as in "emulated
+	// by qemu-ppc64le 10.0.2 (Debian …)"; empty when the kernel ran it.
+	// A failure under emulation may be the emulator's (qemu has computed
+	// wrong results): plan and run say so.
+	Emulator string `json:"emulator,omitempty"`
 }
 
 // NewAttempt describes a step this process starts now.
