@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -47,6 +48,8 @@ func Doctor(ctx context.Context, path string, opts DoctorOptions, out io.Writer)
 	if err != nil {
 		return err
 	}
+	// Optional tools only here, not in run's preflight: no step needs them.
+	rep.Results = append(rep.Results, doctor.Optional(exec.LookPath)...)
 	if err := rep.Print(out); err != nil {
 		return err
 	}

@@ -21,6 +21,8 @@ type reportOptions struct {
 	Against []string
 	// Output is the HTML file to write.
 	Output string
+	// Markdown prints the side-by-side table instead (report.WriteMarkdown).
+	Markdown bool
 }
 
 func reportCommand() *cli.Command {
@@ -36,13 +38,15 @@ func reportCommand() *cli.Command {
 		Flags: append(planCacheFlags(),
 			&cli.StringSliceFlag{Name: "against", Usage: "compare with the work `DIR` of another run of the recipe (repeatable)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the page to `FILE`", Value: "report.html"},
+			&cli.BoolFlag{Name: "markdown", Usage: "print the side-by-side table as Markdown instead of writing the page (for docs/)"},
 		),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "RECIPE")
 			if err != nil {
 				return err
 			}
-			o := reportOptions{planOptions: planOptionsFrom(c), Against: c.StringSlice("against"), Output: c.String("output")}
+			o := reportOptions{planOptions: planOptionsFrom(c), Against: c.StringSlice("against"), Output: c.String("output"),
+				Markdown: c.Bool("markdown")}
 			return runReport(c.Context, o, c.App.Writer, a[0])
 		},
 	}
@@ -74,6 +78,9 @@ func runReport(ctx context.Context, o reportOptions, out io.Writer, path string)
 			return fmt.Errorf("--against %s: %w", dir, err)
 		}
 		page.Against = append(page.Against, r)
+	}
+	if o.Markdown {
+		return report.WriteMarkdown(out, page)
 	}
 	var b bytes.Buffer
 	if err := report.Write(&b, page); err != nil {

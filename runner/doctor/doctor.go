@@ -63,13 +63,28 @@ type Options struct {
 // Status is the outcome of one check.
 type Status string
 
-// The three outcomes. Unknown does not fail the report: the doctor could
-// not tell, and says why.
+// The outcomes. Unknown does not fail the report: the doctor could not
+// tell, and says why. Absent does not fail it either: an optional tool
+// that only some command needs is not there.
 const (
 	OK      Status = "ok"
 	Missing Status = "MISSING"
 	Unknown Status = "unknown"
+	Absent  Status = "absent"
 )
+
+// Optional checks the tools that no recipe needs but some of bootstrap's
+// commands use (Graphviz's dot for `bootstrap graph --svg`): OK, or Absent
+// with what needs it and how to install it. lookPath is exec.LookPath.
+func Optional(lookPath func(string) (string, error)) []Result {
+	res := Result{Kind: "optional", Name: "dot"}
+	if p, err := lookPath("dot"); err == nil {
+		res.Status, res.Detail = OK, p
+	} else {
+		res.Status, res.Detail = Absent, "`bootstrap graph --svg` renders through Graphviz: apt-get install graphviz"
+	}
+	return []Result{res}
+}
 
 // Result is one check.
 type Result struct {

@@ -207,3 +207,27 @@ func TestE2EInstall(t *testing.T) {
 		t.Errorf("after install:\n%s", out)
 	}
 }
+
+// TestOptional: a missing dot is absent (not MISSING: the report stays
+// OK) and says what needs it and how to install it.
+func TestOptional(t *testing.T) {
+	for _, tc := range []struct {
+		found bool
+		want  Status
+	}{{true, OK}, {false, Absent}} {
+		look := func(name string) (string, error) {
+			if tc.found {
+				return "/usr/bin/" + name, nil
+			}
+			return "", exec.ErrNotFound
+		}
+		res := Optional(look)
+		rep := &Report{Results: res}
+		if len(res) != 1 || res[0].Status != tc.want || !rep.OK() {
+			t.Errorf("found %v: %+v, report OK %v", tc.found, res, rep.OK())
+		}
+		if !tc.found && !strings.Contains(res[0].Detail, "apt-get install graphviz") {
+			t.Errorf("absent dot does not say how to install it: %q", res[0].Detail)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/porterkit/bootstrap/runner/progress"
@@ -100,3 +101,34 @@ func Write(out io.Writer, p *Page) error {
 	}
 	return nil
 }
+
+// WriteMarkdown writes the side-by-side table (the page's comparison: each
+// step's wall and CPU time in Main and in every Against run, with Main's
+// CPU time over theirs) as one GitHub-flavoured Markdown table, the form
+// docs/ keeps such measurements in. It returns the writer's error.
+func WriteMarkdown(out io.Writer, p *Page) error {
+	var b strings.Builder
+	b.WriteString("| step | " + mdCell(p.Main.Name) + " wall | CPU |")
+	sep := "| --- | --: | --: |"
+	for _, a := range p.Against {
+		b.WriteString(" " + mdCell(a.Name) + " wall | CPU | CPU ratio |")
+		sep += " --: | --: | --: |"
+	}
+	b.WriteString("\n" + sep + "\n")
+	for _, row := range p.comparison() {
+		id := row.ID
+		if id == "total" {
+			id = "**total**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |", id, dur(row.Main.Wall), dur(row.Main.CPU))
+		for _, c := range row.Others {
+			fmt.Fprintf(&b, " %s | %s | %s |", dur(c.Step.Wall), dur(c.Step.CPU), c.Ratio)
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// mdCell keeps a label from breaking a Markdown table row.
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
