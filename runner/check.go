@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -292,18 +291,11 @@ func rebuildSteps(p *plan.Plan, last *plan.Step) []*plan.Step {
 // step's error.
 func (s *scheduler) recheck(ctx context.Context, st *plan.Step, src string) error {
 	logPath := filepath.Join(s.p.WorkDir, "logs", "check", strings.ReplaceAll(st.ID, ":", string(filepath.Separator))+".log")
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+	f, _, log, err := s.openLog(st, logPath)
+	if err != nil {
 		return err
 	}
-	f, err := os.Create(logPath)
-	if err != nil {
-		return fmt.Errorf("create log: %w", err)
-	}
 	defer f.Close()
-	var log io.Writer = f
-	if s.opts.Verbose != nil {
-		log = io.MultiWriter(f, &prefixWriter{w: s.opts.Verbose, prefix: st.ID + " | "})
-	}
 	s.opts.Printer.StepStart(st.ID+" (check)", 0)
 	start := time.Now()
 	fmt.Fprintf(log, "# bootstrap --check: %s (%s) into scratch trees, started %s\n", st.ID, st.Kind, start.UTC().Format(time.RFC3339))

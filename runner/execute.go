@@ -114,21 +114,33 @@ func (s *scheduler) endAttempt(ctx context.Context, att *state.Attempt, err erro
 	}
 }
 
-// try runs one step, writing its log, and checkpoints it on success.
-func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath string) error {
+// openLog creates a step's log at logPath (and its dir), capped
+// (stepLog), and the writer the step writes to: the log, and with
+// --verbose the caller's output too, each line prefixed with the step.
+// The caller closes the file.
+func (s *scheduler) openLog(st *plan.Step, logPath string) (*os.File, *stepLog, io.Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	f, err := os.Create(logPath)
 	if err != nil {
-		return fmt.Errorf("create log: %w", err)
+		return nil, nil, nil, fmt.Errorf("create log: %w", err)
 	}
-	defer f.Close()
 	sl := newStepLog(f, logPath, s.opts.LogCap)
 	var log io.Writer = sl
 	if s.opts.Verbose != nil {
 		log = io.MultiWriter(sl, &prefixWriter{w: s.opts.Verbose, prefix: st.ID + " | "})
 	}
+	return f, sl, log, nil
+}
+
+// try runs one step, writing its log, and checkpoints it on success.
+func (s *scheduler) try(ctx context.Context, st *plan.Step, build, logPath string) error {
+	f, sl, log, err := s.openLog(st, logPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	lw := &lineEndWriter{w: log}
 	log = lw
 	eta := s.statuses[st.ID].ETA()
