@@ -7,7 +7,10 @@
 #
 # Usage: scripts/e2e-emulated.sh TARGET [extra bootstrap run arguments]
 #   TARGET  ppc64le (recipes/power8.yaml), arm64 or 386
-#           (recipes/bookworm-docker.yaml --target TARGET)
+#           (recipes/bookworm-docker.yaml --target TARGET), riscv64
+#           (recipes/riscv64.yaml: Debian 13, gccgo-14, Docker 26.1.5),
+#           trixie-amd64 (recipes/trixie-docker.yaml for amd64 in a trixie
+#           amd64 tree: the same chain natively, riscv64's baseline)
 # Environment (all optional):
 #   BOOTSTRAP          the bootstrap binary (default bin/bootstrap)
 #   BOOTSTRAP_E2E_DIR  where work dirs and the cache live (default
@@ -26,8 +29,11 @@ set -eu
 cd "$(dirname "$0")/.."
 target=${1:?usage: $0 TARGET [bootstrap run arguments]}
 shift
+tgt=$target
 case "$target" in
 ppc64le) recipe=recipes/power8.yaml ;;
+riscv64) recipe=recipes/riscv64.yaml ;;
+trixie-amd64) recipe=recipes/trixie-docker.yaml tgt=amd64 ;;
 *) recipe=recipes/bookworm-docker.yaml ;;
 esac
 bs=${BOOTSTRAP:-bin/bootstrap}
@@ -46,20 +52,23 @@ stage "seed the cache ($cache) from Debian's source packages"
 debsrc=${BOOTSTRAP_DEBSRC:-/var/cache/bootstrap-debsrc}
 BOOTSTRAP_DEBSRC=$debsrc ./scripts/debsrc.sh
 "$bs" cache add --cache "$cache" "$debsrc"/golang-1.19_1.19.8*.tar.* "$debsrc"/docker.io_20.10.24*.tar.*
+case "$recipe" in
+*riscv64.yaml | *trixie-docker.yaml) "$bs" cache add --cache "$cache" "$debsrc"/trixie/docker.io_26.1.5*.tar.* ;;
+esac
 
 stage "set up emulation of $target"
-"$bs" doctor --install --emulate --target "$target" --workdir "$work" "$recipe"
+"$bs" doctor --install --emulate --target "$tgt" --workdir "$work" "$recipe"
 
 stage "run $recipe for $target under emulation"
 start=$(date +%s)
-"$bs" run --emulate --target "$target" --plain --workdir "$work" --cache "$cache" "$@" "$recipe"
+"$bs" run --emulate --target "$tgt" --plain --workdir "$work" --cache "$cache" "$@" "$recipe"
 echo "chain: $(( $(date +%s) - start )) s"
 
 # The same arguments: a run that stopped at --to cgo-check must not go on
 # to the rest of the chain here.
 stage "rerun: nothing to do"
 t0=$(date +%s%N)
-out=$("$bs" run --emulate --target "$target" --plain --workdir "$work" --cache "$cache" "$@" "$recipe")
+out=$("$bs" run --emulate --target "$tgt" --plain --workdir "$work" --cache "$cache" "$@" "$recipe")
 t1=$(date +%s%N)
 echo "$out"
 echo "rerun: $(( (t1 - t0) / 1000000 )) ms"
@@ -69,7 +78,7 @@ if echo "$out" | grep -q '^ran '; then
 fi
 
 stage "every step's time"
-"$bs" plan --emulate --target "$target" --workdir "$work" --cache "$cache" "$recipe"
+"$bs" plan --emulate --target "$tgt" --workdir "$work" --cache "$cache" "$recipe"
 
 if [ -f "$work/build/smoke/container-output.txt" ]; then
 	stage "the container said"
@@ -77,6 +86,7 @@ if [ -f "$work/build/smoke/container-output.txt" ]; then
 fi
 
 native=${BOOTSTRAP_NATIVE_WORKDIR:-$top/amd64}
+[ "$target" = riscv64 ] && native=${BOOTSTRAP_NATIVE_WORKDIR:-$top/trixie-amd64}
 if [ -d "$native/state" ]; then
 	stage "every step here and natively ($native)"
 	"${GO:-go}" run ./scripts/steptimes "$native" "$work"
