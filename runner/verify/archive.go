@@ -116,27 +116,36 @@ type Difference struct {
 	Official *Entry `json:"official,omitempty"`
 }
 
-// String says what differs, in one line.
-func (d Difference) String() string {
+// String says what differs, in one line, against an official archive.
+func (d Difference) String() string { return d.Describe("official") }
+
+// Describe says what differs, in one line; ref names the reference side:
+// "official", or the component that built it independently.
+func (d Difference) Describe(ref string) string {
+	official := ref == "official"
 	switch {
-	case d.Official == nil:
+	case d.Official == nil && official:
 		return fmt.Sprintf("%s: only in the built archive (size %d, sha256 %s, mode %v)", d.Name, d.Built.Size, short(d.Built.SHA256), d.Built.Mode)
-	case d.Built == nil:
+	case d.Official == nil:
+		return fmt.Sprintf("%s: only in this build, not in %s's (size %d, sha256 %s, mode %v)", d.Name, ref, d.Built.Size, short(d.Built.SHA256), d.Built.Mode)
+	case d.Built == nil && official:
 		return fmt.Sprintf("%s: missing from the built archive (official: size %d, sha256 %s, mode %v)", d.Name, d.Official.Size, short(d.Official.SHA256), d.Official.Mode)
+	case d.Built == nil:
+		return fmt.Sprintf("%s: only in %s's build (size %d, sha256 %s, mode %v)", d.Name, ref, d.Official.Size, short(d.Official.SHA256), d.Official.Mode)
 	}
 	b, o := d.Built, d.Official
 	s := d.Name + ":"
 	if b.Size != o.Size {
-		s += fmt.Sprintf(" size %d, official %d;", b.Size, o.Size)
+		s += fmt.Sprintf(" size %d, %s %d;", b.Size, ref, o.Size)
 	}
 	if b.SHA256 != o.SHA256 {
-		s += fmt.Sprintf(" sha256 %s, official %s;", short(b.SHA256), short(o.SHA256))
+		s += fmt.Sprintf(" sha256 %s, %s %s;", short(b.SHA256), ref, short(o.SHA256))
 	}
 	if b.Mode != o.Mode {
-		s += fmt.Sprintf(" mode %v, official %v;", b.Mode, o.Mode)
+		s += fmt.Sprintf(" mode %v, %s %v;", b.Mode, ref, o.Mode)
 	}
 	if !b.Modified.Equal(o.Modified) {
-		s += fmt.Sprintf(" time %s, official %s;", b.Modified.Format(time.RFC3339), o.Modified.Format(time.RFC3339))
+		s += fmt.Sprintf(" time %s, %s %s;", b.Modified.Format(time.RFC3339), ref, o.Modified.Format(time.RFC3339))
 	}
 	return s[:len(s)-1]
 }
