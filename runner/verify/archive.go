@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/porterkit/bootstrap/runner/unpack"
@@ -138,7 +139,13 @@ func (d Difference) Describe(ref string) string {
 	if b.Size != o.Size {
 		s += fmt.Sprintf(" size %d, %s %d;", b.Size, ref, o.Size)
 	}
-	if b.SHA256 != o.SHA256 {
+	bl, bLink := strings.CutPrefix(b.SHA256, "link:")
+	ol, oLink := strings.CutPrefix(o.SHA256, "link:")
+	switch {
+	case b.SHA256 == o.SHA256:
+	case bLink && oLink:
+		s += fmt.Sprintf(" symlink to %s, %s to %s;", bl, ref, ol)
+	default:
 		s += fmt.Sprintf(" sha256 %s, %s %s;", short(b.SHA256), ref, short(o.SHA256))
 	}
 	if b.Mode != o.Mode {
@@ -151,6 +158,9 @@ func (d Difference) Describe(ref string) string {
 }
 
 func short(sum string) string {
+	if strings.HasPrefix(sum, "link:") {
+		return sum // a symlink's target, not a digest: shown whole
+	}
 	if len(sum) > 16 {
 		return sum[:16] + "…"
 	}

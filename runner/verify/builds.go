@@ -37,7 +37,7 @@ func CompareBuilds(v *plan.Verification, log io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("component %s's build to compare with: %w (set by other: at %s)", v.Component, err, v.Pos)
 	}
 	if fi.IsDir() != oi.IsDir() {
-		return res, &MismatchError{Result: res, Note: fmt.Sprintf("one is a directory and the other a file (%s: %v, %s: %v)", v.File, fi.Mode().Type(), v.Other, oi.Mode().Type())}
+		return res, &MismatchError{Result: res, Note: fmt.Sprintf("this build is %s and %s's %s", kindOf(fi), v.Component, kindOf(oi))}
 	}
 	if fi.IsDir() {
 		return compareTrees(res, log)
@@ -123,7 +123,7 @@ func treeEntries(s *treehash.Snapshot) []Entry {
 			m |= fs.ModeDir
 			x.Size = 0 // a directory's size is its file system's business
 		case "l":
-			m, x.SHA256 = fs.ModeSymlink|0o777, "link:"+e.Digest
+			m, x.SHA256, x.Size = fs.ModeSymlink|0o777, "link:"+e.Digest, 0
 		case "o":
 			m |= fs.ModeIrregular
 		}
@@ -136,4 +136,12 @@ func treeEntries(s *treehash.Snapshot) []Entry {
 // plainEntry is a plain file as the one member of a list of differences.
 func plainEntry(name string, fi fs.FileInfo, sum string) Entry {
 	return Entry{Name: name, Size: fi.Size(), SHA256: sum, Mode: fi.Mode()}
+}
+
+// kindOf says "a directory" or "a file".
+func kindOf(fi fs.FileInfo) string {
+	if fi.IsDir() {
+		return "a directory"
+	}
+	return "a file"
 }

@@ -85,8 +85,14 @@ func (e *MismatchError) Error() string {
 	r := e.Result
 	label := r.label()
 	if r.Against == AgainstIndependent {
-		fmt.Fprintf(&b, "%s is not bit-identical to %s, built independently by component %s (sha256 %s, %s's %s)",
-			r.Artifact, r.Other, r.Component, r.ArtifactSHA256, r.Component, r.ReferenceSHA256)
+		fmt.Fprintf(&b, "%s is not bit-identical to %s, built independently by component %s", r.Artifact, r.Other, r.Component)
+		if r.ArtifactSHA256 != "" {
+			kind := "sha256"
+			if r.Tree {
+				kind = "tree hash"
+			}
+			fmt.Fprintf(&b, " (%s %s, %s's %s)", kind, r.ArtifactSHA256, r.Component, r.ReferenceSHA256)
+		}
 	} else {
 		fmt.Fprintf(&b, "%s is not bit-identical to the official %s (sha256 %s, official %s)",
 			r.Artifact, r.Reference, r.ArtifactSHA256, r.ReferenceSHA256)
