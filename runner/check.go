@@ -54,7 +54,8 @@ type CheckResult struct {
 	Differences []string `json:"differences,omitempty"`
 	// Skipped lists what was deliberately not compared, one line per
 	// Go build cache: "path: not compared: Go build cache, N files
-	// (rebuilt: M)" (check_gocache.go says why).
+	// (rebuilt: M; K differ, as a cache's do)" (check_gocache.go says
+	// why).
 	Skipped   []string  `json:"skipped,omitempty"`
 	CheckedOn time.Time `json:"checkedOn"`
 	Seconds   float64   `json:"seconds"`
@@ -375,8 +376,8 @@ func under(path, dir string) bool {
 // difference as "<path in a>: what", sorted; nil when they are
 // bit-identical. The files of a Go build cache are not compared
 // (check_gocache.go says why): skipped has one line per cache, "<path in
-// a>: not compared: Go build cache, N files (rebuilt: M)". The error
-// names the tree that could not be read.
+// a>: not compared: Go build cache, N files (rebuilt: M; K differ, as a
+// cache's do)". The error names the tree that could not be read.
 func CompareTrees(a, b string) (diffs, skipped []string, err error) {
 	sa, err := snapOrNone(a)
 	if err != nil {

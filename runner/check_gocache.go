@@ -78,11 +78,12 @@ func isGoCacheREADME(p string) (bool, error) {
 	return bytes.Equal(head, []byte(goCacheREADME)), nil
 }
 
-// cacheSkip is the set of Go build caches found in either tree, and how
-// many of their files each side holds.
+// cacheSkip is the set of Go build caches found in either tree, and the
+// files each side holds in them (cache → path → digest), to count them
+// and say how many differ.
 type cacheSkip struct {
 	dirs     []string // relative, sorted
-	inA, inB map[string]int
+	inA, inB map[string]map[string]string
 }
 
 // newCacheSkip finds the Go build caches of both trees.
@@ -95,7 +96,7 @@ func newCacheSkip(a, b string, sa, sb *treehash.Snapshot) (*cacheSkip, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cacheSkip{inA: map[string]int{}, inB: map[string]int{}}
+	c := &cacheSkip{inA: map[string]map[string]string{}, inB: map[string]map[string]string{}}
 	seen := map[string]bool{}
 	for _, d := range append(ca, cb...) {
 		if !seen[d] {
@@ -124,23 +125,39 @@ func (c *cacheSkip) skips(rel string, e treehash.Entry, inA bool) bool {
 			return false
 		}
 		if e.Type == "f" {
+			side := c.inB
 			if inA {
-				c.inA[d]++
-			} else {
-				c.inB[d]++
+				side = c.inA
 			}
+			if side[d] == nil {
+				side[d] = map[string]string{}
+			}
+			side[d][rel] = e.Digest
 		}
 		return true
 	}
 	return false
 }
 
-// notes says, per cache, what was not compared: "<path>: not compared: Go
-// build cache, N files (rebuilt: M)", with the path in tree a.
+// notes says, per cache, what was not compared, with the path in tree a:
+// "<path>: not compared: Go build cache, N files (rebuilt: M; K differ,
+// as a cache's do)". K is said so that the skip is seen to matter.
 func (c *cacheSkip) notes(name func(rel string) string) []string {
 	var out []string
 	for _, d := range c.dirs {
-		out = append(out, fmt.Sprintf("%s: not compared: Go build cache, %s (rebuilt: %d)", name(d), files(c.inA[d]), c.inB[d]))
+		a, b := c.inA[d], c.inB[d]
+		differ := 0
+		for rel, sum := range a {
+			if other, ok := b[rel]; !ok || other != sum {
+				differ++
+			}
+		}
+		for rel := range b {
+			if _, ok := a[rel]; !ok {
+				differ++
+			}
+		}
+		out = append(out, fmt.Sprintf("%s: not compared: Go build cache, %s (rebuilt: %d; %d differ, as a cache's do)", name(d), files(len(a)), len(b), differ))
 	}
 	return out
 }
