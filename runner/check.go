@@ -29,7 +29,8 @@ import (
 // run: the trees of what it needs read-only, the same executor. The
 // component's real trees and outputs are never written. Its source tree,
 // build tree and declared outputs are then compared with the scratch
-// ones file by file (type, mode, sha256, symlink target). A component is
+// ones file by file (type, mode, sha256, symlink target), a Go build
+// cache's entries aside (check_gocache.go says why). A component is
 // checked whole because the trees as they were before one of its steps
 // are not kept: only the patch step's start is reproducible.
 
