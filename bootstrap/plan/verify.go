@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"strings"
+
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 )
@@ -113,6 +115,7 @@ func (x *scope) verifyStep(prev string) *Step {
 		vf.Component = v.Component.Value
 		vf.Other = x.path(v.Other, x.c.buildDir(vf.Component))
 		vf.Reference = "component:" + vf.Component + " " + vf.Other
+		x.otherIsOther(v.Other, vf, st)
 	case v.GoMod.Value != "":
 		vf.Module, vf.Version, _ = recipe.SplitGoMod(x.plain(v.GoMod))
 		vf.H1 = x.pin(v.H1, "h1")
@@ -131,6 +134,25 @@ func (x *scope) verifyStep(prev string) *Step {
 		st.Outputs = append(st.Outputs, vf.Other)
 	}
 	return st
+}
+
+// otherIsOther reports an other: that is the artifact itself or lies in
+// this component's own trees: the comparison would be with itself, and
+// "bit-identical" would prove nothing.
+func (x *scope) otherIsOther(at recipe.Str, vf *Verification, st *Step) {
+	switch {
+	case vf.Other == vf.File:
+		x.errorf(at.Pos, "other: %s is file: itself; name %s's artifact (${{ components.%s.src }}/…, or a path relative to its build dir)", vf.Other, vf.Component, vf.Component)
+	case within(vf.Other, st.SrcDir) || within(vf.Other, st.BuildDir):
+		x.errorf(at.Pos, "other: %s is inside %s's own trees, not %s's build; name %s's artifact (${{ components.%s.src }}/…, or a path relative to its build dir)",
+			vf.Other, st.Component, vf.Component, vf.Component, vf.Component)
+	}
+}
+
+// within reports whether path is dir or inside it (both clean and
+// absolute).
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+"/")
 }
 
 // Independent reports whether the reference is another component's
