@@ -110,7 +110,9 @@ func entry(name string, mode fs.FileMode, mtime time.Time, r io.Reader) (Entry, 
 }
 
 // Difference is one member that is not the same in both archives. Built or
-// Official is nil when the member is only in the other archive.
+// Official is nil when the member is only in the other archive. Against
+// another component's build (AgainstIndependent), Official is that build's
+// member: the field keeps its name so that records stay readable alike.
 type Difference struct {
 	Name     string `json:"name"`
 	Built    *Entry `json:"built,omitempty"`
