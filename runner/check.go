@@ -29,7 +29,8 @@ import (
 // run: the trees of what it needs read-only, the same executor. The
 // component's real trees and outputs are never written. Its source tree,
 // build tree and declared outputs are then compared with the scratch
-// ones file by file (type, mode, sha256, symlink target). A component is
+// ones file by file (type, mode, sha256, symlink target), a Go build
+// cache's entries aside (check_gocache.go says why). A component is
 // checked whole because the trees as they were before one of its steps
 // are not kept: only the patch step's start is reproducible.
 
@@ -51,9 +52,14 @@ type CheckResult struct {
 	Identical bool     `json:"identical"`
 	Reran     []string `json:"reran"`
 	// Differences list each file that differs, "path: what".
-	Differences []string  `json:"differences,omitempty"`
-	CheckedOn   time.Time `json:"checkedOn"`
-	Seconds     float64   `json:"seconds"`
+	Differences []string `json:"differences,omitempty"`
+	// Skipped lists what was deliberately not compared, one line per
+	// Go build cache: "path: not compared: Go build cache, N files
+	// (rebuilt: M; K differ, as a cache's do)" (check_gocache.go says
+	// why).
+	Skipped   []string  `json:"skipped,omitempty"`
+	CheckedOn time.Time `json:"checkedOn"`
+	Seconds   float64   `json:"seconds"`
 	// Executor is where the rebuild ran ("chroot bookworm ppc64el …"),
 	// and Emulator the emulator that ran it, if any.
 	Executor string `json:"executor"`
@@ -131,6 +137,9 @@ func (s *Session) Check(ctx context.Context, o CheckOptions) ([]*CheckResult, er
 			for _, d := range r.Differences {
 				fmt.Fprintf(o.Out, "  %s\n", d)
 			}
+		}
+		for _, sk := range r.Skipped {
+			fmt.Fprintf(o.Out, "  %s\n", sk)
 		}
 	}
 	if err := s.recordChecks(ctx, o, cache); err != nil {
@@ -255,11 +264,12 @@ func checkComponent(ctx context.Context, p *plan.Plan, store *state.Store, opts 
 	}
 	for _, t := range trees {
 		aside, _ := within(t, scratch)
-		diffs, err := CompareTrees(t, aside)
+		diffs, skipped, err := CompareTrees(t, aside)
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %w", last.ID, err)
 		}
 		res.Differences = append(res.Differences, diffs...)
+		res.Skipped = append(res.Skipped, skipped...)
 	}
 	res.Identical, res.CheckedOn = len(res.Differences) == 0, time.Now().UTC()
 	if err := SaveCheck(p.WorkDir, res); err != nil {
@@ -365,18 +375,24 @@ func under(path, dir string) bool {
 // CompareTrees compares two files or trees entry by entry — type, mode,
 // a regular file's sha256, a symlink's target — and lists every
 // difference as "<path in a>: what", sorted; nil when they are
-// bit-identical. The error names the tree that could not be read.
-func CompareTrees(a, b string) ([]string, error) {
+// bit-identical. The files of a Go build cache are not compared
+// (check_gocache.go says why): skipped has one line per cache, "<path in
+// a>: not compared: Go build cache, N files (rebuilt: M; K differ, as a
+// cache's do)". The error names the tree that could not be read.
+func CompareTrees(a, b string) (diffs, skipped []string, err error) {
 	sa, err := snapOrNone(a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sb, err := snapOrNone(b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	caches, err := newCacheSkip(a, b, sa, sb)
+	if err != nil {
+		return nil, nil, err
 	}
 	ea, eb := entries(sa), entries(sb)
-	var out []string
 	name := func(rel string) string {
 		if rel == "." {
 			return a
@@ -384,27 +400,33 @@ func CompareTrees(a, b string) ([]string, error) {
 		return filepath.Join(a, filepath.FromSlash(rel))
 	}
 	for rel, x := range ea {
+		if caches.skips(rel, x, true) {
+			continue
+		}
 		y, ok := eb[rel]
 		switch {
 		case !ok:
-			out = append(out, name(rel)+": missing from the rebuild")
+			diffs = append(diffs, name(rel)+": missing from the rebuild")
 		case x.Type != y.Type:
-			out = append(out, fmt.Sprintf("%s: type %s, rebuilt %s", name(rel), x.Type, y.Type))
+			diffs = append(diffs, fmt.Sprintf("%s: type %s, rebuilt %s", name(rel), x.Type, y.Type))
 		case x.Stat.Mode != y.Stat.Mode:
-			out = append(out, fmt.Sprintf("%s: mode %o, rebuilt %o", name(rel), x.Stat.Mode, y.Stat.Mode))
+			diffs = append(diffs, fmt.Sprintf("%s: mode %o, rebuilt %o", name(rel), x.Stat.Mode, y.Stat.Mode))
 		case x.Type == "f" && x.Digest != y.Digest:
-			out = append(out, fmt.Sprintf("%s: sha256 %s, rebuilt %s", name(rel), short(x.Digest), short(y.Digest)))
+			diffs = append(diffs, fmt.Sprintf("%s: sha256 %s, rebuilt %s", name(rel), short(x.Digest), short(y.Digest)))
 		case x.Type == "l" && x.Digest != y.Digest:
-			out = append(out, fmt.Sprintf("%s: symlink to %s, rebuilt to %s", name(rel), x.Digest, y.Digest))
+			diffs = append(diffs, fmt.Sprintf("%s: symlink to %s, rebuilt to %s", name(rel), x.Digest, y.Digest))
 		}
 	}
-	for rel := range eb {
+	for rel, y := range eb {
+		if caches.skips(rel, y, false) {
+			continue
+		}
 		if _, ok := ea[rel]; !ok {
-			out = append(out, name(rel)+": only in the rebuild")
+			diffs = append(diffs, name(rel)+": only in the rebuild")
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(diffs)
+	return diffs, caches.notes(name), nil
 }
 
 // snapOrNone snapshots path; nil when it does not exist.

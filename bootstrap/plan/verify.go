@@ -1,12 +1,15 @@
 package plan
 
 import (
+	"strings"
+
 	"github.com/porterkit/bootstrap/bootstrap/arch"
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 )
 
 // Verification is an expanded verify: block: the artifact a component
-// built and the official artifact it must be bit-identical to.
+// built and the reference it must be bit-identical to, the official
+// artifact or another component's independent build of it.
 type Verification struct {
 	// File is the absolute path of the artifact the build produced.
 	File string
@@ -17,8 +20,15 @@ type Verification struct {
 	H1      string
 	// SHA256 pins the official artifact by digest instead.
 	SHA256 string
-	// Reference is the official artifact's identity as it goes into the
-	// signature: "gomod:<module>@<version> <h1>" or "sha256:<hex>".
+	// Component, instead of an official artifact, names the component
+	// that built the same artifact another way, and Other is that
+	// artifact's absolute path. Its steps' signatures are in this step's
+	// (through needs), so a rebuild of it verifies again.
+	Component string
+	Other     string
+	// Reference is the reference's identity as it goes into the
+	// signature: "gomod:<module>@<version> <h1>", "sha256:<hex>" or
+	// "component:<name> <path>".
 	Reference string
 	// Pos is where the verify: block is written.
 	Pos recipe.Pos
@@ -29,7 +39,13 @@ type Verification struct {
 // not apply (a per-target pin lists the target, or there is no skip:).
 func (c *compiler) verifies(comp *recipe.Component) bool {
 	v := comp.Verify
-	if v == nil || len(comp.Steps) == 0 || (v.GoMod.Value == "" && !v.SHA256.Set()) {
+	if v == nil || len(comp.Steps) == 0 {
+		return false
+	}
+	if v.Component.Value != "" {
+		return true
+	}
+	if v.GoMod.Value == "" && !v.SHA256.Set() {
 		return false
 	}
 	if v.Skip.Value == "" {
@@ -94,11 +110,17 @@ func (x *scope) verifyStep(prev string) *Step {
 		SrcDir: x.c.srcDir(name), BuildDir: x.c.buildDir(name), Deps: []string{prev},
 		Inputs: map[string]string{"kind": string(KindVerify)}}
 	vf := &Verification{File: x.path(v.File, st.BuildDir), Pos: v.Pos}
-	if v.GoMod.Value != "" {
+	switch {
+	case v.Component.Value != "":
+		vf.Component = v.Component.Value
+		vf.Other = x.path(v.Other, x.c.buildDir(vf.Component))
+		vf.Reference = "component:" + vf.Component + " " + vf.Other
+		x.otherIsOther(v.Other, vf, st)
+	case v.GoMod.Value != "":
 		vf.Module, vf.Version, _ = recipe.SplitGoMod(x.plain(v.GoMod))
 		vf.H1 = x.pin(v.H1, "h1")
 		vf.Reference = "gomod:" + vf.Module + "@" + vf.Version + " " + vf.H1
-	} else {
+	default:
 		vf.SHA256 = x.pin(v.SHA256, "sha256")
 		vf.Reference = "sha256:" + vf.SHA256
 	}
@@ -106,12 +128,54 @@ func (x *scope) verifyStep(prev string) *Step {
 	st.Inputs["verify.file"] = vf.File
 	st.Inputs["verify.reference"] = vf.Reference
 	st.Outputs = []string{vf.File}
+	if vf.Other != "" {
+		// The other build changing (rebuilt by --force, or tampered with)
+		// makes the verdict stale as much as this one changing.
+		st.Outputs = append(st.Outputs, vf.Other)
+	}
 	return st
+}
+
+// otherIsOther reports an other: that is the artifact itself or lies in
+// this component's own trees: the comparison would be with itself, and
+// "bit-identical" would prove nothing.
+func (x *scope) otherIsOther(at recipe.Str, vf *Verification, st *Step) {
+	switch {
+	case vf.Other == vf.File:
+		x.errorf(at.Pos, "other: %s is file: itself; name %s's artifact (${{ components.%s.src }}/…, or a path relative to its build dir)", vf.Other, vf.Component, vf.Component)
+	case within(vf.Other, st.SrcDir) || within(vf.Other, st.BuildDir):
+		x.errorf(at.Pos, "other: %s is inside %s's own trees, not %s's build; name %s's artifact (${{ components.%s.src }}/…, or a path relative to its build dir)",
+			vf.Other, st.Component, vf.Component, vf.Component, vf.Component)
+	}
+}
+
+// within reports whether path is dir or inside it (both clean and
+// absolute).
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+// Independent reports whether the reference is another component's
+// build rather than an official artifact.
+func (v *Verification) Independent() bool { return v.Component != "" }
+
+// Describe says in a few words what the artifact is compared with, for
+// plan and the record: "the official golang.org/toolchain@v0.0.1-…" or
+// "go-cross's independent build".
+func (v *Verification) Describe() string {
+	switch {
+	case v.Component != "":
+		return v.Component + "'s independent build"
+	case v.Module != "":
+		return "the official " + v.Module + "@" + v.Version
+	}
+	return "the official artifact sha256:" + v.SHA256[:min(16, len(v.SHA256))] + "…"
 }
 
 // Source is the official artifact as a gomod source, so that `fetch` can
 // fill the cache with it like any source; ok is false for a sha256:
-// reference, which is looked up in the cache only.
+// reference, which is looked up in the cache only, and for another
+// component's build.
 func (v *Verification) Source() (src Source, ok bool) {
 	if v.Module == "" {
 		return Source{}, false

@@ -3,6 +3,8 @@ package plan_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
@@ -74,5 +76,75 @@ func TestVerifyPerTarget(t *testing.T) {
 		if src := p.Step("go:fetch").Sources[0]; src.Identity != "gomod:golang.org/toolchain@v0.0.1-go1.21.13.linux-amd64 h1:THKeCuuOK6mnQhbTbvvH9CKU3D4lwUERQax+yRXCVJk=" {
 			t.Errorf("%s: source identity %q", tc.target, src.Identity)
 		}
+	}
+}
+
+const independentRecipe = `name: two-paths
+targets: [amd64, riscv64]
+components:
+  - name: cross
+    steps:
+      - name: make
+        run: GOARCH=riscv64 ./make.bash -distpack CROSS
+  - name: native
+    needs: [cross]
+    steps:
+      - name: make
+        run: ./make.bash -distpack
+    verify:
+      file: ${{ src }}/pkg/distpack/go.zip
+      component: cross
+      other: OTHER
+`
+
+// TestVerifyAgainstComponent compiles a verify: against another
+// component's build: other: is relative to that component's build dir or
+// expanded like file:, both artifacts are the step's outputs, the step
+// waits for the native build (which waits for the cross one), and a change
+// to the other component's build changes the verify step's signature.
+func TestVerifyAgainstComponent(t *testing.T) {
+	compile := func(t *testing.T, other, cross string) *plan.Plan {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "v.yaml")
+		text := strings.NewReplacer("OTHER", other, "CROSS", cross).Replace(independentRecipe)
+		os.WriteFile(path, []byte(text), 0o644)
+		r, err := recipe.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tgt, _ := arch.Lookup("riscv64")
+		p, err := plan.Compile(r, plan.Options{WorkDir: "/w", Host: arch.Host{Target: tgt}, Target: "riscv64", Jobs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct{ other, want string }{
+		{"pkg/distpack/go.zip", "/w/build/cross/pkg/distpack/go.zip"},
+		{"${{ components.cross.src }}/pkg/distpack/go.zip", "/w/src/cross/pkg/distpack/go.zip"},
+	} {
+		p := compile(t, tc.other, "-v")
+		st := p.Step("native:verify")
+		if st == nil || !st.Verify.Independent() {
+			t.Fatalf("%s: no verify step against cross: %+v", tc.other, st)
+		}
+		v := st.Verify
+		if v.Component != "cross" || v.Other != tc.want || v.Reference != "component:cross "+tc.want || v.Module != "" || v.SHA256 != "" {
+			t.Errorf("%s: verification %+v", tc.other, v)
+		}
+		if want := []string{"/w/src/native/pkg/distpack/go.zip", tc.want}; !slices.Equal(st.Outputs, want) {
+			t.Errorf("%s: outputs %q, want %q", tc.other, st.Outputs, want)
+		}
+		if !slices.Equal(st.Deps, []string{"native:make"}) || !slices.Contains(p.Step("native:make").Deps, "cross:make") {
+			t.Errorf("%s: native:verify waits for %v, native:make for %v", tc.other, st.Deps, p.Step("native:make").Deps)
+		}
+		if got := v.Describe(); got != "cross's independent build" {
+			t.Errorf("Describe = %q", got)
+		}
+	}
+	a := compile(t, "go.zip", "-v").Step("native:verify").Signature
+	b := compile(t, "go.zip", "-x").Step("native:verify").Signature
+	if a == b {
+		t.Error("a change to the other component's build leaves the verify step's signature as it was")
 	}
 }

@@ -460,11 +460,13 @@ func (d *decoder) component(n *yaml.Node) *Component {
 func (d *decoder) verify(n *yaml.Node) *Verify {
 	vf := &Verify{Pos: d.pos(n)}
 	d.mapping(n, "verify", map[string]func(k, v *yaml.Node){
-		"file":   func(k, v *yaml.Node) { vf.File = d.str(v) },
-		"gomod":  func(k, v *yaml.Node) { vf.GoMod = d.str(v) },
-		"h1":     func(k, v *yaml.Node) { vf.H1 = d.perTarget(v) },
-		"sha256": func(k, v *yaml.Node) { vf.SHA256 = d.perTarget(v) },
-		"skip":   func(k, v *yaml.Node) { vf.Skip = d.str(v) },
+		"file":      func(k, v *yaml.Node) { vf.File = d.str(v) },
+		"gomod":     func(k, v *yaml.Node) { vf.GoMod = d.str(v) },
+		"h1":        func(k, v *yaml.Node) { vf.H1 = d.perTarget(v) },
+		"sha256":    func(k, v *yaml.Node) { vf.SHA256 = d.perTarget(v) },
+		"skip":      func(k, v *yaml.Node) { vf.Skip = d.str(v) },
+		"component": func(k, v *yaml.Node) { vf.Component = d.str(v) },
+		"other":     func(k, v *yaml.Node) { vf.Other = d.str(v) },
 	})
 	return vf
 }

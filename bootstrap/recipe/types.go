@@ -165,7 +165,8 @@ type Component struct {
 }
 
 // Verify is a component's `verify:` block: the artifact it built and the
-// official artifact it must be bit-identical to.
+// reference it must be bit-identical to: the official artifact, or the
+// same artifact built another way by another component.
 type Verify struct {
 	Pos Pos
 	// File is the artifact the build produced, e.g.
@@ -182,6 +183,14 @@ type Verify struct {
 	// verified (for Go before 1.21: "not reproducible upstream"); it is
 	// recorded in the provenance and nothing runs.
 	Skip Str
+	// Component names another component that builds the same artifact by
+	// an independent path (a cross-compile against a native build): two
+	// paths that agree are evidence neither was tampered with (diverse
+	// double-compiling). It must be needed, directly or through others.
+	Component Str
+	// Other is that component's artifact, a file or a directory; a
+	// relative path is relative to the other component's build dir.
+	Other Str
 }
 
 // PerTarget is a pin that may differ by target: one value written as a

@@ -140,7 +140,7 @@ func validateComponent(r *Recipe, c *Component, byName map[string]*Component, er
 	validateEnv(c.Env, name, "", errs)
 	validateTargetEnv(r, c, errs)
 	if c.Verify != nil {
-		validateVerify(c, errs)
+		validateVerify(c, byName, errs)
 	}
 	dests := map[string]bool{}
 	for _, s := range c.Sources {

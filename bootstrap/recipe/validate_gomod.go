@@ -2,6 +2,7 @@ package recipe
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -63,15 +64,19 @@ func validatePerTarget(p PerTarget, field string, form *regexp.Regexp, which, co
 }
 
 // validateVerify checks a component's verify: block: an artifact and
-// exactly one reference (gomod: + h1:, or sha256:), or skip: with a reason.
-// skip: may also come with a per-target pin: it then says why the targets
-// the mapping does not list go unverified.
-func validateVerify(c *Component, errs *ErrorList) {
+// exactly one reference (gomod: + h1:, sha256:, or component: + other:),
+// or skip: with a reason. skip: may also come with a per-target pin: it
+// then says why the targets the mapping does not list go unverified.
+func validateVerify(c *Component, byName map[string]*Component, errs *ErrorList) {
 	v, name := c.Verify, c.Name.Value
 	hasMod, hasSum, hasSkip := v.GoMod.Value != "", v.SHA256.Set(), v.Skip.Value != ""
+	if v.Component.Value != "" || v.Other.Value != "" {
+		validateVerifyComponent(c, byName, errs)
+		return
+	}
 	switch {
 	case !hasMod && !hasSum && !hasSkip:
-		errs.errorf(v.Pos, name, "", "verify: needs the official artifact (gomod: + h1:, or sha256:) or skip: REASON")
+		errs.errorf(v.Pos, name, "", "verify: needs a reference (gomod: + h1:, sha256:, or component: + other:) or skip: REASON")
 		return
 	case hasMod && hasSum:
 		errs.errorf(v.Pos, name, "", "verify: gives both gomod: and sha256:; use one")
@@ -84,12 +89,7 @@ func validateVerify(c *Component, errs *ErrorList) {
 	case hasSkip && len(v.H1.ByTarget) == 0 && len(v.SHA256.ByTarget) == 0:
 		errs.errorf(v.Skip.Pos, name, "", "skip: next to a reference applies to the targets a per-target h1:/sha256: mapping leaves out; with a single pin, drop one of them")
 	}
-	if v.File.Value == "" {
-		errs.errorf(v.Pos, name, "", "verify: needs file:, the artifact the build produced")
-	}
-	if len(c.Steps) == 0 {
-		errs.errorf(v.Pos, name, "", "verify: needs steps that build the artifact")
-	}
+	validateVerifyBuilds(c, errs)
 	if hasMod {
 		validateGoMod(v.GoMod, v.H1, name, errs)
 		return
@@ -98,4 +98,76 @@ func validateVerify(c *Component, errs *ErrorList) {
 		errs.errorf(v.H1.Pos, name, "", "h1: pins a gomod: reference; with sha256: drop it")
 	}
 	validatePerTarget(v.SHA256, "sha256", hex64RE, "a 64-digit lowercase hex digest", name, errs)
+}
+
+// validateVerifyBuilds checks that a verify: block with a reference names
+// the artifact and that the component has steps to build it.
+func validateVerifyBuilds(c *Component, errs *ErrorList) {
+	v, name := c.Verify, c.Name.Value
+	if v.File.Value == "" {
+		errs.errorf(v.Pos, name, "", "verify: needs file:, the artifact the build produced")
+	}
+	if len(c.Steps) == 0 {
+		errs.errorf(v.Pos, name, "", "verify: needs steps that build the artifact")
+	}
+}
+
+// validateVerifyComponent checks a verify: block against another
+// component's build: component: and other: together, no other reference,
+// and a component this one needs (directly or through others), so that
+// its artifact is built before the comparison runs.
+func validateVerifyComponent(c *Component, byName map[string]*Component, errs *ErrorList) {
+	v, name := c.Verify, c.Name.Value
+	if v.GoMod.Value != "" || v.SHA256.Set() || v.H1.Set() || v.Skip.Value != "" {
+		errs.errorf(v.Pos, name, "", "verify: against another component's build (component: + other:) takes no gomod:, h1:, sha256: or skip:; use one reference")
+	}
+	validateVerifyBuilds(c, errs)
+	other := v.Component
+	switch {
+	case other.Value == "":
+		errs.errorf(v.Other.Pos, name, "", "verify: other: needs component:, the component that built it")
+		return
+	case v.Other.Value == "":
+		errs.errorf(other.Pos, name, "", "verify: component: needs other:, the artifact %s built to compare with", other.Value)
+	}
+	switch {
+	case other.Value == name:
+		errs.errorf(other.Pos, name, "", "verify: component: names this component itself; name the component that builds the same artifact another way")
+	case byName[other.Value] == nil:
+		errs.errorf(other.Pos, name, "", "verify: component: unknown component %q%s", other.Value, suggest(other.Value, names(byName)))
+	case !needs(c, other.Value, byName):
+		errs.errorf(other.Pos, name, "", "verify: component: %s is not needed by %s: add it to needs (directly or through another component), so that it is built first", other.Value, name)
+	}
+}
+
+// needs reports whether c needs the component called name, directly or
+// through others.
+func needs(c *Component, name string, byName map[string]*Component) bool {
+	seen := map[string]bool{}
+	var walk func(c *Component) bool
+	walk = func(c *Component) bool {
+		for _, n := range c.Needs {
+			if n.Value == name {
+				return true
+			}
+			if dep := byName[n.Value]; dep != nil && !seen[n.Value] {
+				seen[n.Value] = true
+				if walk(dep) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(c)
+}
+
+// names lists the keys of byName, sorted.
+func names(byName map[string]*Component) []string {
+	out := make([]string, 0, len(byName))
+	for n := range byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -112,6 +112,9 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 		default:
 			notes = append(notes, "["+n+"]")
 		}
+		if v := st.Step.Verify; v != nil {
+			notes = append(notes, "[against "+v.Describe()+"]")
+		}
 		why := strings.Join(notes, "; ")
 		counts[st.State]++
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Step.ID, st.State, last, cpu, why)

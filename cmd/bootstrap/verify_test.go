@@ -195,7 +195,7 @@ func TestVerifyToolchain(t *testing.T) {
 		if !strings.Contains(string(log), "bit-identical") {
 			t.Errorf("verify log does not say bit-identical:\n%s", log)
 		}
-		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "ran"`)
+		checkRecord(t, dir, `"verified": "bit-identical"`, `"status": "ran"`, `"against": "official"`, `"verifiedAgainst": "the official release"`)
 		r = bsEnv(t, dir, append(env, "GOPROXY=off"), "run", "--no-sandbox", "--offline", "verify.yaml")
 		if r.code != 0 || len(started(r.stdout)) != 0 {
 			t.Errorf("rerun: exit %d, started %v\n%s%s", r.code, started(r.stdout), r.stdout, r.stderr)

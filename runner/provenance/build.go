@@ -79,7 +79,7 @@ func Build(r Run) (*Statement, error) {
 		if cp != nil {
 			end = LoadStepEnd(r.Plan.WorkDir, s.ID, cp.Build)
 		}
-		deps, err := dependencies(s)
+		deps, err := dependencies(r.Plan, s, cp)
 		if err != nil {
 			return nil, err
 		}
@@ -118,8 +118,9 @@ func Build(r Run) (*Statement, error) {
 }
 
 // dependencies describes a fetch step's sources and a patch step's
-// patches, and a verify step's official artifact.
-func dependencies(s *plan.Step) ([]ResourceDescriptor, error) {
+// patches, and a verify step's reference: the official artifact, or the
+// other component's build (with its digest from the step's checkpoint cp).
+func dependencies(p *plan.Plan, s *plan.Step, cp *state.Checkpoint) ([]ResourceDescriptor, error) {
 	var out []ResourceDescriptor
 	switch s.Kind {
 	case plan.KindFetch:
@@ -135,7 +136,9 @@ func dependencies(s *plan.Step) ([]ResourceDescriptor, error) {
 			out = append(out, ds...)
 		}
 	case plan.KindVerify:
-		if ref, ok := s.Verify.Source(); ok {
+		if s.Verify.Independent() {
+			out = append(out, independentBuild(p, s, cp))
+		} else if ref, ok := s.Verify.Source(); ok {
 			d := sourceDescriptor(s.Component, ref)
 			d.Name = s.Component + " official artifact"
 			d.Annotations["role"] = "official artifact verified against"
@@ -146,6 +149,30 @@ func dependencies(s *plan.Step) ([]ResourceDescriptor, error) {
 		}
 	}
 	return out, nil
+}
+
+// independentBuild describes the other component's build a verify step
+// compared with: its path, its digest as the comparison found it (none
+// before the step ran), and its steps' signatures, each of which is a
+// step of this record with its own provenance.
+func independentBuild(p *plan.Plan, s *plan.Step, cp *state.Checkpoint) ResourceDescriptor {
+	v := s.Verify
+	steps := map[string]string{}
+	for _, o := range p.Steps {
+		if o.Component == v.Component {
+			steps[o.ID] = o.Signature
+		}
+	}
+	d := ResourceDescriptor{Name: s.Component + " independent build by " + v.Component, URI: "file://" + v.Other,
+		Annotations: map[string]any{"role": "independent build verified against", "component": v.Component, "steps": steps}}
+	var res verify.Result
+	if cp != nil && json.Unmarshal(cp.Record, &res) == nil && res.ReferenceSHA256 != "" {
+		d.Digest = map[string]string{"sha256": res.ReferenceSHA256}
+		if res.Tree {
+			d.Digest = map[string]string{DigestTreeHash: res.ReferenceSHA256}
+		}
+	}
+	return d
 }
 
 // sourceDescriptor is a source as written in the recipe, with its pin.
@@ -238,7 +265,20 @@ func subjects(s *plan.Step, cp *state.Checkpoint, end *StepEnd) []ResourceDescri
 		}
 		d := ResourceDescriptor{Name: s.Verify.File, URI: "file://" + s.Verify.File,
 			Digest:      map[string]string{"sha256": res.ArtifactSHA256},
-			Annotations: map[string]any{"verified": "bit-identical", "reference": s.Verify.Reference}}
+			Annotations: map[string]any{"verified": "bit-identical", "reference": s.Verify.Reference, "against": verify.AgainstOfficial}}
+		if res.Tree {
+			d.Digest = map[string]string{DigestTreeHash: res.ArtifactSHA256}
+		}
+		if s.Verify.Independent() {
+			// The weight of this evidence is two paths agreeing, not a
+			// publisher's word: say which, and what the other path was.
+			d.Annotations["against"] = verify.AgainstIndependent
+			d.Annotations["verifiedAgainst"] = "component " + s.Verify.Component + "'s independent build"
+			d.Annotations["component"] = s.Verify.Component
+			d.Annotations["other"] = map[string]any{"uri": "file://" + s.Verify.Other, "digest": res.ReferenceSHA256}
+		} else {
+			d.Annotations["verifiedAgainst"] = "the official release"
+		}
 		return []ResourceDescriptor{markMismatch(d)}
 	}
 	for _, o := range s.Outputs {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/porterkit/bootstrap/runner/verify"
 )
 
 // WriteSummary writes the statement as tables a porter can read (what
@@ -30,6 +32,9 @@ func (st *Statement) WriteSummary(out io.Writer) {
 		note := ""
 		if r, ok := s.Annotations["reference"]; ok {
 			note = fmt.Sprintf("%v to %v", s.Annotations["verified"], r)
+			if s.Annotations["against"] == verify.AgainstIndependent {
+				note = fmt.Sprintf("%v to %v", s.Annotations["verified"], s.Annotations["verifiedAgainst"])
+			}
 		}
 		if m, ok := s.Annotations["mismatch"]; ok {
 			note = fmt.Sprintf("CHANGED since its step: %v", m)
@@ -74,13 +79,17 @@ func verification(v any) string {
 	case string:
 		return x
 	case map[string]any:
+		against := ""
+		if x["against"] == verify.AgainstIndependent {
+			against = fmt.Sprintf(" (against %v's independent build)", x["component"])
+		}
 		if x["identical"] == true {
-			return "bit-identical"
+			return "bit-identical" + against
 		}
 		if d, ok := x["differences"].([]any); ok {
-			return fmt.Sprintf("NOT bit-identical: %d file(s) differ", len(d))
+			return fmt.Sprintf("NOT bit-identical: %d file(s) differ%s", len(d), against)
 		}
-		return "NOT bit-identical"
+		return "NOT bit-identical" + against
 	}
 	return fmt.Sprint(v)
 }

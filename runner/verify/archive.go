@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/porterkit/bootstrap/runner/unpack"
@@ -109,39 +110,59 @@ func entry(name string, mode fs.FileMode, mtime time.Time, r io.Reader) (Entry, 
 }
 
 // Difference is one member that is not the same in both archives. Built or
-// Official is nil when the member is only in the other archive.
+// Official is nil when the member is only in the other archive. Against
+// another component's build (AgainstIndependent), Official is that build's
+// member: the field keeps its name so that records stay readable alike.
 type Difference struct {
 	Name     string `json:"name"`
 	Built    *Entry `json:"built,omitempty"`
 	Official *Entry `json:"official,omitempty"`
 }
 
-// String says what differs, in one line.
-func (d Difference) String() string {
+// String says what differs, in one line, against an official archive.
+func (d Difference) String() string { return d.Describe("official") }
+
+// Describe says what differs, in one line; ref names the reference side:
+// "official", or the component that built it independently.
+func (d Difference) Describe(ref string) string {
+	official := ref == "official"
 	switch {
-	case d.Official == nil:
+	case d.Official == nil && official:
 		return fmt.Sprintf("%s: only in the built archive (size %d, sha256 %s, mode %v)", d.Name, d.Built.Size, short(d.Built.SHA256), d.Built.Mode)
-	case d.Built == nil:
+	case d.Official == nil:
+		return fmt.Sprintf("%s: only in this build, not in %s's (size %d, sha256 %s, mode %v)", d.Name, ref, d.Built.Size, short(d.Built.SHA256), d.Built.Mode)
+	case d.Built == nil && official:
 		return fmt.Sprintf("%s: missing from the built archive (official: size %d, sha256 %s, mode %v)", d.Name, d.Official.Size, short(d.Official.SHA256), d.Official.Mode)
+	case d.Built == nil:
+		return fmt.Sprintf("%s: only in %s's build (size %d, sha256 %s, mode %v)", d.Name, ref, d.Official.Size, short(d.Official.SHA256), d.Official.Mode)
 	}
 	b, o := d.Built, d.Official
 	s := d.Name + ":"
 	if b.Size != o.Size {
-		s += fmt.Sprintf(" size %d, official %d;", b.Size, o.Size)
+		s += fmt.Sprintf(" size %d, %s %d;", b.Size, ref, o.Size)
 	}
-	if b.SHA256 != o.SHA256 {
-		s += fmt.Sprintf(" sha256 %s, official %s;", short(b.SHA256), short(o.SHA256))
+	bl, bLink := strings.CutPrefix(b.SHA256, "link:")
+	ol, oLink := strings.CutPrefix(o.SHA256, "link:")
+	switch {
+	case b.SHA256 == o.SHA256:
+	case bLink && oLink:
+		s += fmt.Sprintf(" symlink to %s, %s to %s;", bl, ref, ol)
+	default:
+		s += fmt.Sprintf(" sha256 %s, %s %s;", short(b.SHA256), ref, short(o.SHA256))
 	}
 	if b.Mode != o.Mode {
-		s += fmt.Sprintf(" mode %v, official %v;", b.Mode, o.Mode)
+		s += fmt.Sprintf(" mode %v, %s %v;", b.Mode, ref, o.Mode)
 	}
 	if !b.Modified.Equal(o.Modified) {
-		s += fmt.Sprintf(" time %s, official %s;", b.Modified.Format(time.RFC3339), o.Modified.Format(time.RFC3339))
+		s += fmt.Sprintf(" time %s, %s %s;", b.Modified.Format(time.RFC3339), ref, o.Modified.Format(time.RFC3339))
 	}
 	return s[:len(s)-1]
 }
 
 func short(sum string) string {
+	if strings.HasPrefix(sum, "link:") {
+		return sum // a symlink's target, not a digest: shown whole
+	}
 	if len(sum) > 16 {
 		return sum[:16] + "…"
 	}

@@ -1,8 +1,10 @@
 // Package verify runs a component's verify: step: it compares the artifact
 // the build produced with the official one — a Go module zip fetched by its
-// h1, or a file pinned by sha256 — and says "bit-identical", or lists every
-// member of the archives that differs (name, size, content hash, mode,
-// time), not just two hashes.
+// h1, or a file pinned by sha256 — or with the same artifact another
+// component built by an independent path (builds.go), and says
+// "bit-identical", or lists every member of the archives (or file of the
+// trees) that differs (name, size, content hash, mode, time), not just two
+// hashes.
 package verify
 
 import (
@@ -32,14 +34,35 @@ type Verifier struct {
 	CacheDir string
 }
 
+// What a verification compared with (Result.Against): the two kinds of
+// evidence are not the same, and the record keeps them apart.
+const (
+	// AgainstOfficial is an official artifact (gomod: or sha256:).
+	AgainstOfficial = "official"
+	// AgainstIndependent is another component's build of the same
+	// artifact by another path (diverse double-compiling).
+	AgainstIndependent = "independent"
+)
+
 // Result is the outcome of one verification; it goes into the step's
 // checkpoint and the run's provenance.
 type Result struct {
+	// Against is AgainstOfficial or AgainstIndependent ("" in a result
+	// from a bootstrap that knew only official artifacts).
+	Against string `json:"against,omitempty"`
+	// Component is the component whose build Other is, for
+	// AgainstIndependent.
+	Component string `json:"component,omitempty"`
+	Other     string `json:"other,omitempty"`
+	// Tree is set when the artifacts are directories: the digests are
+	// then tree hashes (bootstrap/treehash), not a file's sha256.
+	Tree bool `json:"tree,omitempty"`
 	// Artifact is the built file and its digest.
 	Artifact       string `json:"artifact"`
 	ArtifactSHA256 string `json:"artifactSHA256"`
-	// Reference names the official artifact ("gomod:<mod>@<ver> <h1>" or
-	// "sha256:<hex>"); ReferenceSHA256 is its digest.
+	// Reference names the reference ("gomod:<mod>@<ver> <h1>",
+	// "sha256:<hex>" or "component:<name> <path>"); ReferenceSHA256 is
+	// its digest.
 	Reference       string `json:"reference"`
 	ReferenceSHA256 string `json:"referenceSHA256"`
 	// Identical is true when the two files are the same bytes.
@@ -59,25 +82,50 @@ type MismatchError struct {
 
 func (e *MismatchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s is not bit-identical to the official %s (sha256 %s, official %s)",
-		e.Result.Artifact, e.Result.Reference, e.Result.ArtifactSHA256, e.Result.ReferenceSHA256)
+	r := e.Result
+	label := r.label()
+	if r.Against == AgainstIndependent {
+		fmt.Fprintf(&b, "%s is not bit-identical to %s, built independently by component %s", r.Artifact, r.Other, r.Component)
+		if r.ArtifactSHA256 != "" {
+			kind := "sha256"
+			if r.Tree {
+				kind = "tree hash"
+			}
+			fmt.Fprintf(&b, " (%s %s, %s's %s)", kind, r.ArtifactSHA256, r.Component, r.ReferenceSHA256)
+		}
+	} else {
+		fmt.Fprintf(&b, "%s is not bit-identical to the official %s (sha256 %s, official %s)",
+			r.Artifact, r.Reference, r.ArtifactSHA256, r.ReferenceSHA256)
+	}
 	if e.Note != "" {
 		fmt.Fprintf(&b, ": %s", e.Note)
 	}
-	if n := len(e.Result.Differences); n > 0 {
+	if n := len(r.Differences); n > 0 {
 		fmt.Fprintf(&b, "; %d file(s) differ:", n)
-		for _, d := range e.Result.Differences {
-			fmt.Fprintf(&b, "\n  %s", d)
+		for _, d := range r.Differences {
+			fmt.Fprintf(&b, "\n  %s", d.Describe(label))
 		}
 	}
 	return b.String()
+}
+
+// label is how a list of differences names the reference side: "official"
+// or the other component's name.
+func (r *Result) label() string {
+	if r.Against == AgainstIndependent {
+		return r.Component
+	}
+	return "official"
 }
 
 // Verify compares v.File with the official artifact and writes an account
 // to log. It returns the result, with a *MismatchError when the two differ,
 // or another error when either cannot be read or fetched.
 func (vr Verifier) Verify(ctx context.Context, v *plan.Verification, log io.Writer) (*Result, error) {
-	res := &Result{Artifact: v.File, Reference: v.Reference}
+	if v.Independent() {
+		return CompareBuilds(v, log)
+	}
+	res := &Result{Against: AgainstOfficial, Artifact: v.File, Reference: v.Reference}
 	var err error
 	if res.ArtifactSHA256, err = treehash.FileSHA256(v.File); err != nil {
 		return nil, fmt.Errorf("the artifact to verify: %w (set by file: at %s)", err, v.Pos)
