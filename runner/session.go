@@ -189,6 +189,11 @@ func (s *Session) compile(r *recipe.Recipe, inputs map[string]string) (*plan.Pla
 		Jobs: jobs, Getenv: getenv, Executor: inputs, ToolIdentity: s.toolIdentity})
 }
 
+// Ready reports whether the plan's signatures are final: false for an
+// emulated plan compiled before its root file system was built, whose
+// run steps lack the tree's identity (and the sandbox's) until then.
+func (s *Session) Ready() bool { return s.ready }
+
 // Plan is the compiled plan.
 func (s *Session) Plan() *plan.Plan { return s.plan }
 

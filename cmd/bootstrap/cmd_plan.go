@@ -78,12 +78,15 @@ func runPlan(ctx context.Context, o planCmdOptions, out io.Writer, path string) 
 	if o.JSON {
 		return printPlanJSON(out, p.WorkDir, sts)
 	}
-	printPlan(out, p.WorkDir, sts)
+	printPlan(out, p.WorkDir, sts, s.Ready())
 	return nil
 }
 
 // printPlan writes the table and a summary line.
-func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
+// ready is false when an emulated plan's root file system is not built
+// yet: its run steps then lack the tree's and the sandbox's inputs, which
+// is not --no-sandbox.
+func printPlan(out io.Writer, workDir string, sts []*runner.Status, ready bool) {
 	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
 	// CPU is the last run's CPU time: on a busy machine, or under
 	// emulation, it says more about a step's cost than the wall time.
@@ -108,7 +111,9 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 		switch n := st.Step.SandboxNote(); n {
 		case "":
 		case "no sandbox":
-			unconfined++
+			if ready {
+				unconfined++
+			}
 		default:
 			notes = append(notes, "["+n+"]")
 		}
@@ -130,6 +135,9 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 	}
 	fmt.Fprintf(out, "%d steps: %d done, %d stale, %d pending%s (work dir %s)\n",
 		len(sts), counts[runner.Done], counts[runner.Stale], counts[runner.Pending], extra, workDir)
+	if !ready {
+		fmt.Fprintln(out, "the root file system is not built yet: run steps' signatures are complete once the first run has built it")
+	}
 	if unconfined > 0 {
 		fmt.Fprintf(out, "--no-sandbox: %d run steps are planned without the sandbox (unconfined, and a signature of their own)\n", unconfined)
 	}
