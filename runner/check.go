@@ -98,7 +98,7 @@ func (s *Session) Check(ctx context.Context, o CheckOptions) ([]*CheckResult, er
 	}
 	place := s.place
 	if place == nil {
-		place = s.cfg.Executor.Host()
+		place = s.cfg.Executor.Host(s.plan.WorkDir)
 	}
 	if _, ok := place.Inputs()[executor.InputSandbox]; !ok {
 		return nil, &UsageError{Err: errors.New("--check needs the sandbox (it mounts scratch trees at the real paths): drop --no-sandbox")}
