@@ -17,7 +17,8 @@ import (
 // debug information (gcc records the compilation directory); prog links
 // it into a program that has its build dir compiled in (and, through
 // -g, its source path) and prints it; report runs in lib's build dir
-// (dir:) and writes what prog prints and where it ran.
+// (dir:) and writes what prog prints and where it ran, then runs prog
+// again from a privileged step.
 const whereRecipe = `name: where
 vars:
   prefix: ${{ work }}/install
@@ -55,7 +56,12 @@ components:
         dir: ${{ components.lib.build }}
         run: |
           { ${{ prefix }}/bin/prog; pwd; cat ${{ prefix }}/lib/paths.txt; } > ${{ components.report.build }}/report.txt
-    outputs: ["${{ build }}/report.txt"]
+      # As the Docker recipes' smoke test runs ${{ prefix }}/bin/dockerd.
+      - name: smoke
+        privileged: true
+        reason: stands for a daemon that needs real root
+        run: ${{ prefix }}/bin/prog > ${{ build }}/smoke.txt
+    outputs: ["${{ build }}/report.txt", "${{ build }}/smoke.txt"]
 `
 
 // whereFixture writes the recipe and its two source trees into dir.
@@ -177,7 +183,7 @@ func TestLocationIndependent(t *testing.T) {
 		whereFixture(t, m.dir)
 	}
 	before := [2]map[string]string{signatures(t, a, ms[0].work), signatures(t, b, ms[1].work)}
-	if len(before[0]) != 7 || !equalMaps(before[0], before[1]) {
+	if len(before[0]) != 8 || !equalMaps(before[0], before[1]) {
 		t.Fatalf("signatures before running differ:\n%v\n%v", before[0], before[1])
 	}
 	for _, m := range ms {
@@ -194,10 +200,12 @@ func TestLocationIndependent(t *testing.T) {
 	trees := [2]map[string]string{}
 	for i, m := range ms {
 		trees[i] = fileTree(t, filepath.Join(m.work, "install"))
-		trees[i]["report.txt"] = fileTree(t, filepath.Join(m.work, "build", "report"))["report.txt"]
+		for _, f := range []string{"report.txt", "smoke.txt"} {
+			trees[i][f] = fileTree(t, filepath.Join(m.work, "build", "report"))[f]
+		}
 	}
-	if len(trees[0]) != 5 {
-		t.Fatalf("outputs: %d files, want 5: %v", len(trees[0]), keys(trees[0]))
+	if len(trees[0]) != 6 {
+		t.Fatalf("outputs: %d files, want 6: %v", len(trees[0]), keys(trees[0]))
 	}
 	for name, content := range trees[0] {
 		if trees[1][name] != content {
@@ -212,13 +220,16 @@ func TestLocationIndependent(t *testing.T) {
 	if got := strings.SplitN(trees[0]["report.txt"], "\n", 2)[1]; got != report {
 		t.Errorf("report.txt = %q, want %q", got, report)
 	}
+	if got, want := trees[0]["smoke.txt"], "-rw-r--r--\n"+strings.SplitN(report, "\n", 2)[0]+"\n"; got != want {
+		t.Errorf("the privileged step's smoke.txt = %q, want %q", got, want)
+	}
 	for _, m := range ms {
 		if bytes.Contains([]byte(trees[0]["lib/greet.o"]), []byte(m.work)) || !bytes.Contains([]byte(trees[0]["lib/greet.o"]), []byte("/mnt/bootstrap/build/lib")) {
 			t.Errorf("greet.o's debug information does not name the fixed build dir alone")
 		}
 	}
-	if na, nb := subjectNames(t, ms[0].work), subjectNames(t, ms[1].work); len(na) != 4 || strings.Join(na, " ") != strings.Join(nb, " ") || !strings.HasPrefix(na[0], "/mnt/bootstrap/") {
-		t.Errorf("record subjects %v and %v, want the same 4 below /mnt/bootstrap", na, nb)
+	if na, nb := subjectNames(t, ms[0].work), subjectNames(t, ms[1].work); len(na) != 5 || strings.Join(na, " ") != strings.Join(nb, " ") || !strings.HasPrefix(na[0], "/mnt/bootstrap/") {
+		t.Errorf("record subjects %v and %v, want the same 5 below /mnt/bootstrap", na, nb)
 	}
 
 	// --no-sandbox: real paths, so signatures of their own.
@@ -253,4 +264,62 @@ func keys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// emulatedWhere runs in a root file system of another architecture: a
+// confined step and a privileged one (which gets the tree unconfined)
+// write where they see the work dir, and the tree's own busybox.
+const emulatedWhere = `name: where-emulated
+targets: [arm64]
+components:
+  - name: a
+    source:
+      dir: srcdir
+    steps:
+      - name: where
+        run: |
+          echo ${{ work }} ${{ src }} "$PWD" > where.txt
+          ls ${{ src }} >> where.txt
+          cp /bin/busybox bb
+      - name: privileged
+        privileged: true
+        reason: the chroot as before the sandbox
+        run: cat ${{ build }}/where.txt > ${{ components.a.build }}/again.txt
+    outputs: [where.txt, again.txt, bb]
+`
+
+// TestLocationIndependentEmulated: under --emulate the root file system
+// shows the work dir at the same fixed path, to confined and privileged
+// steps alike: two work dirs at different paths plan the same
+// signatures and build the same bytes.
+func TestLocationIndependentEmulated(t *testing.T) {
+	root := testRootfs(t, "arm64")
+	var sigs []map[string]string
+	var outs []map[string]string
+	for i, work := range []string{"w", "one/two/three/w"} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "srcdir"), 0o755)
+		os.WriteFile(filepath.Join(dir, "srcdir", "hello.txt"), []byte("hello\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "where.yaml"), []byte(emulatedWhere), 0o644)
+		work = filepath.Join(dir, work)
+		args := []string{"--emulate", "--rootfs", root, "--target", "arm64"}
+		if r := bs(t, dir, append([]string{"run", "--plain", "--workdir", work, "where.yaml"}, args...)...); r.code != 0 {
+			t.Fatalf("run %d: exit %d\n%s%s", i, r.code, r.stdout, r.stderr)
+		}
+		sigs = append(sigs, signatures(t, dir, work, args...))
+		outs = append(outs, fileTree(t, filepath.Join(work, "build", "a")))
+		if m := leakedMounts(t, dir); len(m) > 0 {
+			t.Errorf("mounts left on the host: %v", m)
+		}
+	}
+	if len(sigs[0]) != 4 || !equalMaps(sigs[0], sigs[1]) {
+		t.Errorf("signatures differ:\n%v\n%v", sigs[0], sigs[1])
+	}
+	want := "-rw-r--r--\n/mnt/bootstrap /mnt/bootstrap/src/a /mnt/bootstrap/build/a\nhello.txt\n"
+	if outs[0]["where.txt"] != want || outs[0]["again.txt"] != want {
+		t.Errorf("where.txt %q, again.txt %q, want %q", outs[0]["where.txt"], outs[0]["again.txt"], want)
+	}
+	if len(outs[0]) != 3 || !equalMaps(outs[0], outs[1]) {
+		t.Errorf("outputs differ or are missing: %v, %v", keys(outs[0]), keys(outs[1]))
+	}
 }
