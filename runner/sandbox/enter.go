@@ -150,10 +150,15 @@ func assemble(spec Spec, confine bool) error {
 // coverParent mounts a small empty tmpfs on the parent of the work dir's
 // fixed path (inside root), in which the mount point is then made: the
 // host's (or the root file system's) own tree gets no directory it did
-// not have. The parent must exist; /mnt does on every Debian system.
+// not have. On the host the parent must exist (/mnt does on every Debian
+// system); a root file system without it gets it in its overlay layer,
+// which is bootstrap's.
 func coverParent(root, workRoot string) error {
 	parent := filepath.Join(orSlash(root), filepath.Dir(workRoot))
 	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		if root == "" {
+			return fmt.Errorf("the work dir's fixed path %s needs the directory %s, which this host lacks (create it, or run with --no-sandbox)", workRoot, parent)
+		}
 		if err := os.MkdirAll(parent, 0o755); err != nil {
 			return fmt.Errorf("the work dir's fixed path %s needs the directory %s: %w", workRoot, parent, err)
 		}
