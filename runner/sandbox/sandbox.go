@@ -4,14 +4,18 @@
 // executes the step's shell, which is the PID namespace's init.
 //
 // Decided here, in one place:
+//   - where: the work dir's trees appear at one fixed path, WorkRoot,
+//     wherever the work dir is, so that what a step runs (and its
+//     signature) names no machine's layout;
 //   - writable: the component's own source and build trees, the shared
 //     install prefix (<work>/install, which every real recipe installs
 //     into), a private /tmp and HOME;
 //   - read-only: everything else of the host (or of the root file system
 //     under emulation), the trees and declared outputs of the components
 //     it needs (mounted read-only over the writable prefix), /sys;
-//   - invisible: the rest of the work dir (state/, logs/, other
-//     components), the cache, the caller's home;
+//   - invisible: the work dir at its real path and the rest of it
+//     (state/, logs/, other components), the cache, the caller's home,
+//     the host's /mnt (covered to hold WorkRoot);
 //   - its own /proc (with /proc/sys read-only), a minimal /dev, no network
 //     but loopback, umask 022;
 //   - when the shell exits, the kernel kills every process left in the
