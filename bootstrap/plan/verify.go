@@ -109,12 +109,16 @@ func (x *scope) verifyStep(prev string) *Step {
 	st := &Step{ID: name + ":verify", Component: name, Name: "verify", Kind: KindVerify, Pos: v.Pos,
 		SrcDir: x.c.srcDir(name), BuildDir: x.c.buildDir(name), Deps: []string{prev},
 		Inputs: map[string]string{"kind": string(KindVerify)}}
-	vf := &Verification{File: x.path(v.File, st.BuildDir), Pos: v.Pos}
+	file := x.path(v.File, x.c.stepBuild(name))
+	vf := &Verification{File: x.c.real(file), Pos: v.Pos}
 	switch {
 	case v.Component.Value != "":
+		// The reference names the other build as steps see it: the
+		// signature stays location-free; bootstrap compares real files.
+		other := x.path(v.Other, x.c.stepBuild(v.Component.Value))
 		vf.Component = v.Component.Value
-		vf.Other = x.path(v.Other, x.c.buildDir(vf.Component))
-		vf.Reference = "component:" + vf.Component + " " + vf.Other
+		vf.Other = x.c.real(other)
+		vf.Reference = "component:" + vf.Component + " " + other
 		x.otherIsOther(v.Other, vf, st)
 	case v.GoMod.Value != "":
 		vf.Module, vf.Version, _ = recipe.SplitGoMod(x.plain(v.GoMod))
@@ -125,7 +129,7 @@ func (x *scope) verifyStep(prev string) *Step {
 		vf.Reference = "sha256:" + vf.SHA256
 	}
 	st.Verify = vf
-	st.Inputs["verify.file"] = vf.File
+	st.Inputs["verify.file"] = file // as steps see it: location-free
 	st.Inputs["verify.reference"] = vf.Reference
 	st.Outputs = []string{vf.File}
 	if vf.Other != "" {

@@ -31,6 +31,7 @@ interrupted (its last try was stopped by a signal, or the run doing it was kille
 --json prints one object instead of the table:
   {"work_dir": "...",
    "steps": [{"id": "go:make", "component": "go", "kind": "run",
+              "signature": "hex",           (sha256 of its inputs; sandboxed, independent of the work dir's path)
               "state": "done|stale|pending|failed|running|interrupted",
               "reasons": ["..."],          (why it is not done; [] when done)
               "last_seconds": 12.3,        (wall time of its last success; null if none)
@@ -139,7 +140,7 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status, ready bool) 
 		fmt.Fprintln(out, "the root file system is not built yet: run steps' signatures are complete once the first run has built it")
 	}
 	if unconfined > 0 {
-		fmt.Fprintf(out, "--no-sandbox: %d run steps are planned without the sandbox (unconfined, and a signature of their own)\n", unconfined)
+		fmt.Fprintf(out, "--no-sandbox: %d run steps are planned without the sandbox (unconfined; their signatures name the work dir's own path, so they match no other work dir's)\n", unconfined)
 	}
 }
 
