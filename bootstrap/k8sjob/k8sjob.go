@@ -19,6 +19,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -335,9 +336,12 @@ func (m *Manifests) WriteYAML(w io.Writer, header string) error {
 // literalBlocks rewrites a YAML document so that multi-line strings (the
 // recipe and patches in the ConfigMap) are literal blocks a person can
 // read and diff, not the one-line quoted strings sigs.k8s.io/yaml's YAML
-// 1.1 emitter writes. Only the style changes: yaml.v3 keeps a string
-// quoted when a block cannot hold it exactly (trailing spaces before a
-// line break), and the tests decode every file back byte for byte.
+// 1.1 emitter writes. Only the style changes, and only where that is
+// safe: yaml.v3 keeps a string quoted when a block cannot hold it (tabs,
+// trailing spaces before a line break), a string that starts with a line
+// break stays quoted (yaml.v3 writes such a block one line short), and
+// when the restyled document does not decode to the same values as the
+// original, the original is returned.
 func literalBlocks(doc []byte) ([]byte, error) {
 	var n yamlv3.Node
 	if err := yamlv3.Unmarshal(doc, &n); err != nil {
@@ -345,7 +349,9 @@ func literalBlocks(doc []byte) ([]byte, error) {
 	}
 	var walk func(*yamlv3.Node)
 	walk = func(n *yamlv3.Node) {
-		if n.Kind == yamlv3.ScalarNode && n.Tag == "!!str" && strings.Contains(n.Value, "\n") {
+		v := n.Value
+		if n.Kind == yamlv3.ScalarNode && n.Tag == "!!str" && strings.Contains(v, "\n") &&
+			!strings.HasPrefix(v, "\n") && !strings.Contains(v, "\r") {
 			n.Style = yamlv3.LiteralStyle
 		}
 		for _, c := range n.Content {
@@ -362,14 +368,21 @@ func literalBlocks(doc []byte) ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
+	var before, after any
+	if err := yaml.Unmarshal(doc, &before); err != nil {
+		return nil, err
+	}
+	if err := yaml.Unmarshal(buf.Bytes(), &after); err != nil || !reflect.DeepEqual(before, after) {
+		return doc, nil
+	}
 	return buf.Bytes(), nil
 }
 
-var notLabel = regexp.MustCompile(`[^a-z0-9-]+`)
+var notLabel = regexp.MustCompile(`[^a-z0-9]+`)
 
 // dnsLabel makes s an RFC 1123 label of at most max characters (what a
-// Job's name must be: its pods carry it as a label): lower case, runs of
-// other characters as '-', and, when too long, cut and ended with a hash
+// Job's name must be: its pods carry it as a label): lower case, each run
+// of other characters (hyphens included) as one '-', and, when too long, cut and ended with a hash
 // of the whole so that two long names stay apart.
 func dnsLabel(s string, max int) string {
 	l := strings.Trim(notLabel.ReplaceAllString(strings.ToLower(s), "-"), "-")
@@ -380,10 +393,11 @@ func dnsLabel(s string, max int) string {
 	return strings.TrimRight(l[:max-9], "-") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
-var notLabelValue = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var notLabelValue = regexp.MustCompile(`[^A-Za-z0-9._]+`)
 
 // labelValue makes s a valid label value: at most 63 characters of
-// [A-Za-z0-9._-], starting and ending with a letter or digit.
+// [A-Za-z0-9._-], starting and ending with a letter or digit; each run
+// of other characters (hyphens included) becomes one '-'.
 func labelValue(s string) string {
 	v := strings.Trim(notLabelValue.ReplaceAllString(s, "-"), "-_.")
 	if len(v) > 63 {

@@ -36,11 +36,11 @@ func k8sJobCommand() *cli.Command {
 			&cli.StringFlag{Name: "target", Usage: "build for `TARGET` (required)"},
 			&cli.StringFlag{Name: "image", Usage: "container `IMAGE` with bootstrap and the recipe's host tools", DefaultText: "$BOOTSTRAP_IMAGE"},
 			&cli.StringFlag{Name: "pvc", Usage: "use the existing PersistentVolumeClaim `NAME` instead of making one"},
-			&cli.StringFlag{Name: "storage", Usage: "size of the claim made, like 50G", DefaultText: "the recipe's host.disk, else " + k8sjob.DefaultStorage},
+			&cli.StringFlag{Name: "storage", Usage: "`SIZE` of the claim made, like 50G", DefaultText: "the recipe's host.disk, else " + k8sjob.DefaultStorage},
 			&cli.StringFlag{Name: "storage-class", Usage: "storage `CLASS` of the claim made", DefaultText: "the cluster's default"},
 			&cli.StringFlag{Name: "namespace", Usage: "put every object in namespace `NS`", DefaultText: "kubectl's"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "bootstrap run -j `N`", DefaultText: "bootstrap's"},
-			&cli.IntFlag{Name: "backoff-limit", Usage: "failed pods the Job tolerates, node disruptions not counted", Value: k8sjob.DefaultBackoffLimit},
+			&cli.IntFlag{Name: "backoff-limit", Usage: "`N` failed pods the Job tolerates, node disruptions not counted", Value: k8sjob.DefaultBackoffLimit},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (- for standard output)", Value: "-"},
 		},
 		Action: func(c *cli.Context) error {
