@@ -162,9 +162,7 @@ func Build(opts Options) (*Manifests, error) {
 			b.recipeRel = f.Rel
 		}
 	}
-	if err := b.names(); err != nil {
-		return nil, err
-	}
+	b.names()
 	m := &Manifests{Files: files}
 	if m.ConfigMap, err = b.configMap(); err != nil {
 		return nil, err
@@ -195,7 +193,7 @@ type builder struct {
 }
 
 // names picks the objects' names and labels.
-func (b *builder) names() error {
+func (b *builder) names() {
 	b.base = dnsLabel("bootstrap-"+b.r.Name.Value+"-"+b.t.Name, 63)
 	b.claimName = b.opts.PVC
 	if b.claimName == "" {
@@ -213,7 +211,6 @@ func (b *builder) names() error {
 		LabelRecipe:                    labelValue(b.r.Name.Value),
 		LabelTarget:                    b.t.Name,
 	}
-	return nil
 }
 
 // meta is the ObjectMeta of an object called name.

@@ -1,6 +1,8 @@
 package k8sjob
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -8,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
+	"github.com/porterkit/bootstrap/bootstrap/recipe"
 )
 
 // TestNames checks that recipe names, however written, become valid
@@ -148,6 +151,62 @@ func TestPlacementEveryTarget(t *testing.T) {
 		}
 		if len(variants) != len(sels) {
 			t.Errorf("targets on %s nodes are not told apart: %v", node, sels)
+		}
+	}
+}
+
+// TestRealRecipes builds the manifests of every recipe in recipes/ for
+// every target it lists: each can be shipped, its Job runs it from the
+// ConfigMap, and the ConfigMap carries the recipe, its bases and every
+// patch file it names, each as it is on disk.
+func TestRealRecipes(t *testing.T) {
+	paths, err := filepath.Glob("../../recipes/*.yaml")
+	if err != nil || len(paths) < 5 {
+		t.Fatalf("recipes: %v %v", paths, err)
+	}
+	for _, path := range paths {
+		r, err := recipe.Load(path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, tgt := range r.Targets {
+			m, err := Build(Options{Recipe: path, Target: tgt.Value, Image: "img", BackoffLimit: DefaultBackoffLimit})
+			if err != nil {
+				t.Errorf("%s for %s: %v", path, tgt.Value, err)
+				continue
+			}
+			cmd := m.Job.Spec.Template.Spec.Containers[0].Command
+			abs, _ := filepath.Abs(path)
+			want := "the recipe, which is not shipped"
+			for _, f := range m.Files {
+				if f.Path == abs {
+					want = RecipeMount + "/" + f.Rel
+				}
+			}
+			if cmd[2] != want {
+				t.Errorf("%s for %s: runs %s, want %s", path, tgt.Value, cmd[2], want)
+			}
+			patches := 0
+			for _, c := range r.Components {
+				for _, p := range c.Patches {
+					if p.File.Value != "" {
+						patches++
+					}
+				}
+			}
+			shipped := 0
+			for _, f := range m.Files {
+				data, err := os.ReadFile(f.Path)
+				if err != nil || string(data) != m.ConfigMap.Data[f.Key] {
+					t.Errorf("%s: %s not shipped as it is (%v)", path, f.Rel, err)
+				}
+				if strings.HasSuffix(f.Rel, ".patch") {
+					shipped++
+				}
+			}
+			if shipped < patches {
+				t.Errorf("%s: %d patch files shipped, the recipe names %d", path, shipped, patches)
+			}
 		}
 	}
 }
