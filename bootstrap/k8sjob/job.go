@@ -3,6 +3,7 @@ package k8sjob
 import (
 	"path"
 	"strconv"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -92,13 +93,10 @@ func (b *builder) podSpec() (corev1.PodSpec, error) {
 		EnableServiceLinks:            ptr(false),
 		TerminationGracePeriodSeconds: ptr(int64(terminationGrace)),
 		Containers: []corev1.Container{{
-			Name:    ContainerName,
-			Image:   b.opts.Image,
-			Command: b.Command(),
-			Env: []corev1.EnvVar{
-				{Name: "HOME", Value: "/root"},
-				{Name: "BOOTSTRAP_KEY_DIR", Value: KeyMount},
-			},
+			Name:            ContainerName,
+			Image:           b.opts.Image,
+			Command:         b.Command(),
+			Env:             b.env(),
 			Resources:       res,
 			SecurityContext: &corev1.SecurityContext{Privileged: ptr(true), RunAsUser: ptr(int64(0))},
 			VolumeMounts: []corev1.VolumeMount{
@@ -136,6 +134,20 @@ func (b *builder) Command() []string {
 		cmd = append(cmd, "--jobs", strconv.Itoa(b.opts.Jobs))
 	}
 	return append(cmd, b.opts.RunArgs...)
+}
+
+// env is the container's environment: HOME and the key's directory, then
+// Options.Env in order.
+func (b *builder) env() []corev1.EnvVar {
+	env := []corev1.EnvVar{
+		{Name: "HOME", Value: "/root"},
+		{Name: "BOOTSTRAP_KEY_DIR", Value: KeyMount},
+	}
+	for _, kv := range b.opts.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env = append(env, corev1.EnvVar{Name: k, Value: v})
+	}
+	return env
 }
 
 // resources requests the recipe's host.memory, so that the scheduler puts

@@ -109,6 +109,10 @@ type Options struct {
 	// RunArgs are more arguments for `bootstrap run` (--to go:make,
 	// --offline), passed as they are.
 	RunArgs []string
+	// Env is NAME=VALUE pairs set in the container: what the recipe reads
+	// with ${{ env.NAME }} (the plan is compiled with them, as the pod
+	// will), or what bootstrap reads ($BOOTSTRAP_MIRRORS).
+	Env []string
 }
 
 // Manifests are the objects of one Job, in the order they must be
@@ -144,7 +148,7 @@ func Build(opts Options) (*Manifests, error) {
 	// The plan is compiled as the pod will: natively on the target, in
 	// the pod's work dir (which decides where an in-source series lies).
 	p, err := plan.Compile(r, plan.Options{WorkDir: workDir, Target: t.Name, Host: arch.Host{Target: t, UnameM: t.UnameM[0]},
-		Getenv: func(string) (string, bool) { return "", false }, SkipContentHashes: true})
+		Getenv: opts.getenv, SkipContentHashes: true})
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +180,18 @@ func Build(opts Options) (*Manifests, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// getenv looks a name up in Env, the pod's environment beside HOME and
+// BOOTSTRAP_KEY_DIR; the last NAME= wins, as in a shell.
+func (o Options) getenv(name string) (string, bool) {
+	val, found := "", false
+	for _, kv := range o.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			val, found = v, true
+		}
+	}
+	return val, found
 }
 
 // builder holds what the objects are made of.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -40,6 +41,7 @@ func k8sJobCommand() *cli.Command {
 			&cli.StringFlag{Name: "storage-class", Usage: "storage `CLASS` of the claim made", DefaultText: "the cluster's default"},
 			&cli.StringFlag{Name: "namespace", Usage: "put every object in namespace `NS`", DefaultText: "kubectl's"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "bootstrap run -j `N`", DefaultText: "bootstrap's"},
+			&cli.GenericFlag{Name: "env", Value: &envValues{}, Usage: "set `NAME=VALUE` in the container, for ${{ env.NAME }} in the recipe (repeatable)"},
 			&cli.IntFlag{Name: "backoff-limit", Usage: "`N` failed pods the Job tolerates, node disruptions not counted", Value: k8sjob.DefaultBackoffLimit},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (- for standard output)", Value: "-"},
 		},
@@ -51,7 +53,7 @@ func k8sJobCommand() *cli.Command {
 			o := k8sJobOptions{Options: k8sjob.Options{Recipe: a[0], RunArgs: a[1:], Target: c.String("target"),
 				Image: c.String("image"), PVC: c.String("pvc"), Storage: c.String("storage"),
 				StorageClass: c.String("storage-class"), Namespace: c.String("namespace"), Jobs: c.Int("jobs"),
-				BackoffLimit: int32(c.Int("backoff-limit"))}, Output: c.String("output")}
+				BackoffLimit: int32(c.Int("backoff-limit")), Env: *c.Generic("env").(*envValues)}, Output: c.String("output")}
 			if o.Image == "" {
 				o.Image = os.Getenv("BOOTSTRAP_IMAGE")
 			}
@@ -59,6 +61,17 @@ func k8sJobCommand() *cli.Command {
 		},
 	}
 }
+
+// envValues collects --env NAME=VALUE as given. A StringSliceFlag would
+// split each value at its commas (urfave/cli's slice separator), and an
+// environment value may hold commas.
+type envValues []string
+
+// Set appends one --env value.
+func (e *envValues) Set(v string) error { *e = append(*e, v); return nil }
+
+// String lists the values, for the help's default.
+func (e *envValues) String() string { return strings.Join(*e, " ") }
 
 // runK8sJob builds the manifests and writes them to o.Output (out for
 // "-"). Missing flags are a *usageError and a recipe or target the build
@@ -72,6 +85,11 @@ func runK8sJob(_ context.Context, o k8sJobOptions, out io.Writer) error {
 		return &usageError{"k8s-job needs --image IMAGE (or $BOOTSTRAP_IMAGE): an image with bootstrap and the recipe's host tools for the target (docs/k8s.md shows one)"}
 	case o.BackoffLimit < 0:
 		return &usageError{fmt.Sprintf("--backoff-limit must be 0 or more (got %d)", o.BackoffLimit)}
+	}
+	for _, kv := range o.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return &usageError{fmt.Sprintf("--env %q: write NAME=VALUE", kv)}
+		}
 	}
 	m, err := k8sjob.Build(o.Options)
 	if err != nil {

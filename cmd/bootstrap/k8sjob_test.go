@@ -386,8 +386,8 @@ func TestK8sJobCommandRuns(t *testing.T) {
 
 // TestK8sJobOptions checks the flags that change the objects: an existing
 // claim, a namespace, a storage size and class, -j and run arguments
-// after --, a backoff limit, and -o FILE writing what standard output
-// gets.
+// after --, a backoff limit, --env (which ${{ env.NAME }} needs), and -o
+// FILE writing what standard output gets.
 func TestK8sJobOptions(t *testing.T) {
 	dir := k8sFixture(t)
 	m := k8sJob(t, dir, "recipes/hello.yaml", "--target", "arm64", "--image", "img", "--pvc", "shared-work",
@@ -414,6 +414,26 @@ func TestK8sJobOptions(t *testing.T) {
 		t.Errorf("storageClassName %v, want fast", m.pvc.Spec.StorageClassName)
 	}
 	checkClaim(t, m, "bootstrap-k8s-hello-arm64-work", "100Gi")
+
+	// ${{ env.NAME }}: compiled with what --env gives, which the pod gets.
+	if err := os.WriteFile(filepath.Join(dir, "recipes/env.yaml"),
+		[]byte("name: env\ncomponents:\n  - name: c\n    steps:\n      - name: s\n        run: echo ${{ env.GREETING }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := bs(t, dir, "k8s-job", "recipes/env.yaml", "--target", "arm64", "--image", "img"); r.code != 2 || !strings.Contains(r.stderr, "GREETING is not set") {
+		t.Errorf("env.yaml without --env: exit %d, %s", r.code, r.stderr)
+	}
+	if r := bs(t, dir, "k8s-job", "recipes/env.yaml", "--target", "arm64", "--image", "img", "--env", "GREETING"); r.code != 2 || !strings.Contains(r.stderr, "NAME=VALUE") {
+		t.Errorf("--env GREETING: exit %d, %s", r.code, r.stderr)
+	}
+	m = k8sJob(t, dir, "recipes/env.yaml", "--target", "arm64", "--image", "img", "--env", "GREETING=hello, board", "--env", "BOOTSTRAP_MIRRORS=http://mirror.lan/")
+	var env []string
+	for _, e := range m.job.Spec.Template.Spec.Containers[0].Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	if want := []string{"HOME=/root", "BOOTSTRAP_KEY_DIR=/root/.config/bootstrap/keys", "GREETING=hello, board", "BOOTSTRAP_MIRRORS=http://mirror.lan/"}; !equal(env, want) {
+		t.Errorf("env %q, want %q", env, want)
+	}
 
 	out := filepath.Join(dir, "job.yaml")
 	stdout := bs(t, dir, "k8s-job", "recipes/hello.yaml", "--target", "arm64", "--image", "img")
