@@ -152,7 +152,7 @@ board_ssh 'gcc --version | head -1; echo "e_machine of /bin/sh:$(od -An -tx1 -j1
 if [ "${BOOTSTRAP_BOARD_KEEP:-}" = 1 ]; then
 	echo "the board is up; from another shell:"
 	echo "  ip netns exec $ns ssh -p $port -i $tmp/id_ed25519 -o UserKnownHostsFile=$tmp/known_hosts root@127.0.0.1"
-	echo "Ctrl-C ends it"
+	echo "Ctrl-C (or kill -TERM $$) ends it"
 	wait "$board" || true
 fi
 
@@ -166,7 +166,10 @@ fi
 # On this emulated board the run needs --no-sandbox: bootstrap itself runs
 # under qemu-user there, and qemu-user refuses clone(2) with namespace
 # flags (EINVAL), so the step sandbox cannot be made ("the kernel refused
-# the step's sandbox namespaces"); a real board has no such limit. Tried by
+# the step's sandbox namespaces"); a real board has no such limit. unshare(2)
+# does pass through: on this board `unshare --mount --uts --ipc --net --pid
+# --fork sh` works, so a sandbox entered with unshare(2) rather than clone
+# flags could run here. Tried by
 # hand on this board (the static ppc64le binary of `GOARCH=ppc64le go
 # build` sent with ssh, 34 MB in 1.3 s; the recipe run there with
 # --no-sandbox: 3 steps in 4 s, board.txt "hello from ppc64le", a rerun ran
