@@ -1,6 +1,7 @@
 package k8sjob
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,6 +208,33 @@ func TestRealRecipes(t *testing.T) {
 			if shipped < patches {
 				t.Errorf("%s: %d patch files shipped, the recipe names %d", path, shipped, patches)
 			}
+		}
+	}
+}
+
+// TestTooBigForAConfigMap checks that patches past what a ConfigMap holds
+// are refused here, naming the recipe, rather than by the API server.
+func TestTooBigForAConfigMap(t *testing.T) {
+	dir := t.TempDir()
+	recipeText := "name: big\ncomponents:\n  - name: c\n    source:\n      url: http://127.0.0.1:9/c.tar.gz\n" +
+		"      sha256: 0000000000000000000000000000000000000000000000000000000000000001\n" +
+		"    patches:\n      - file: big.patch\n    steps:\n      - name: s\n        run: true\n"
+	path := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(path, []byte(recipeText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{900 << 10, 1100 << 10} {
+		patch := "--- a/f\n+++ b/f\n@@ -0,0 +1 @@\n+" + strings.Repeat("x", size) + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "big.patch"), []byte(patch), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Build(Options{Recipe: path, Target: "amd64", Image: "img"})
+		var re *recipe.Error
+		switch {
+		case size < configMapMax && err != nil:
+			t.Errorf("%d bytes: %v", size, err)
+		case size > configMapMax && (!errors.As(err, &re) || !strings.Contains(err.Error(), "more than a ConfigMap holds")):
+			t.Errorf("%d bytes: error %v, want a recipe error saying it does not fit", size, err)
 		}
 	}
 }
