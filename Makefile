@@ -14,7 +14,7 @@ FUZZ    := ./bootstrap/recipe:FuzzLoad:50000x ./runner/unpack:FuzzUnpack:10000x 
 FUZZTIME ?=
 DIST_TARGETS := linux/amd64 linux/386 linux/arm64 linux/arm/6 linux/arm/7 linux/ppc64le linux/s390x linux/riscv64
 
-.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated e2e-go check-debian check-historical clean man
+.PHONY: all build test deps lint fuzz bench dist e2e e2e-emulated e2e-go e2e-board check-debian check-historical clean man
 
 all: build
 
@@ -96,6 +96,16 @@ check-debian: build
 # golang-1.19's source) and the module proxy.
 e2e-go: build
 	./scripts/e2e-go.sh
+
+# A foreign board on this machine, reached over SSH: a Debian 12 ppc64el
+# root file system (made once with mmdebstrap, kept in
+# /var/cache/bootstrap-board) whose own sshd runs under qemu-user in a
+# network namespace; `ssh uname -m` there must say ppc64le, then the
+# recipe cmd/bootstrap/testdata/board/board.yaml runs on it with --on.
+# Minutes (the first time longer: the tree); root. See scripts/e2e-board.sh.
+e2e-board: build
+	./scripts/deps.sh e2e
+	./scripts/e2e-board.sh
 
 clean:
 	rm -rf bin dist

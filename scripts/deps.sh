@@ -18,7 +18,10 @@ set -eu
 test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev groff-base python3-securesystemslib graphviz chromium"
 # The real chain adds gccgo-12 (the seed compiler), Docker's build and run
 # dependencies, and busybox-static for the smoke-test image.
-e2e_pkgs="$test_pkgs gccgo-12 golang-any containerd runc iptables busybox-static libseccomp-dev libbtrfs-dev libdevmapper-dev pkg-config"
+# The foreign board of make e2e-board (scripts/e2e-board.sh) adds
+# mmdebstrap for its root file system, iproute2 for its network namespace
+# and the OpenSSH client that reaches it (its sshd is the board's own).
+e2e_pkgs="$test_pkgs gccgo-12 golang-any containerd runc iptables busybox-static libseccomp-dev libbtrfs-dev libdevmapper-dev pkg-config mmdebstrap iproute2 openssh-client"
 
 case "${1:-test}" in
 test) want=$test_pkgs ;;

@@ -35,6 +35,7 @@ func newApp() *cli.App {
 			pinCommand(),
 			archCommand(),
 			doctorCommand(),
+			k8sJobCommand(),
 			patchCommand(),
 			recordCommand(),
 			graphCommand(),
