@@ -330,6 +330,11 @@ func stepRecord(r Run, s *plan.Step, cp *state.Checkpoint, ran bool) ResourceDes
 		if ran {
 			a["status"] = "ran"
 		}
+		if r := cp.Restored; r != nil {
+			// Built elsewhere: the shared cache's signed record vouches
+			// for it (runner/buildcache), and says by whom.
+			a["status"], a["restoredFrom"], a["restoredSigner"], a["restoredKey"] = "restored", r.From, r.Signer, r.Key
+		}
 		a["exitStatus"], a["durationSeconds"] = cp.Exit, cp.Seconds
 		a["startedOn"], a["finishedOn"] = cp.Started, cp.Finished
 		if s.Kind == plan.KindVerify && len(cp.Record) > 0 {
