@@ -19,6 +19,7 @@ import (
 	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/sign"
 	"github.com/porterkit/bootstrap/runner/state"
+	"github.com/porterkit/bootstrap/runner/verify"
 )
 
 // How the shared build cache (runner/buildcache, docs/cache.md) enters a
@@ -315,8 +316,10 @@ func (s *Session) cacheHooks(opts *Options, pr progress.Printer, rec *recording,
 	opts.Restore = func(ctx context.Context, sts []*Status, run func(context.Context, *plan.Step) error) (bool, error) {
 		r := &restorer{s: s, pr: pr, stores: stores, trusted: trusted, run: run, store: state.Open(s.plan.WorkDir)}
 		n, tried, err := r.restoreAll(ctx, sts, opts.Selection)
+		// Whatever was tried changed checkpoints (a failed restore
+		// forgets the component's): the statuses are read again.
 		if err != nil || n == 0 {
-			return false, err
+			return tried > 0, err
 		}
 		pr.Printf("restored %d of %d components from the cache", n, tried)
 		if rec.key == nil {
@@ -430,14 +433,21 @@ func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found) (ok
 	if c.verify == nil {
 		return true, nil
 	}
-	if err := r.run(ctx, c.verify); err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
+	err = r.run(ctx, c.verify)
+	var mm *verify.MismatchError
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case errors.As(err, &mm):
 		r.pr.Printf("%s: the build restored from %s does not verify (%v): building it here instead", c.name, f.store, err)
 		return false, r.forget(c)
 	}
-	return true, nil
+	// Not the build's fault (the official artifact could not be
+	// fetched): the run tries the verify step again and says why.
+	r.pr.Printf("%s: restored, but its verify step failed: %v", c.name, err)
+	return false, nil
 }
 
 // forget removes the checkpoints of c's steps, last first, so that a
