@@ -67,6 +67,10 @@ type Options struct {
 	// running a step through run (its verify step). restored says the
 	// statuses must be read again.
 	Restore func(ctx context.Context, statuses []*Status, run func(context.Context, *plan.Step) error) (restored bool, err error)
+	// RestoreStep, when set, is asked before each step runs whether it
+	// restored the step (and its checkpoint) instead: a component whose
+	// needs were built in this run is restored when its turn comes.
+	RestoreStep func(ctx context.Context, st *plan.Step) (done bool, err error)
 }
 
 // Summary is what a run did.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
@@ -234,15 +235,17 @@ type Restorable struct {
 	From string
 	// Signer is the ID of the key that signed its record.
 	Signer string
-	// Why says, when From is "", why not: one line per store, or that a
-	// component it needs will be built.
+	// Why says, when From is "", why not: one line per store.
 	Why []string
+	// After names a component it needs that the run builds: it is
+	// restored once that is done.
+	After string
 }
 
 // Restorable looks up, in the --cache-from stores, every component whose
-// build steps are not all done, as a run would (and in the same order: a
-// component is restorable only when what it needs is done or restorable),
-// each lookup bounded by a few seconds. It returns nil without stores.
+// build steps are not all done, as a run would, each lookup bounded by a
+// few seconds; a component that needs one the run builds is restored once
+// that is built (After). It returns nil without stores.
 func (s *Session) Restorable(ctx context.Context, sts []*Status) ([]Restorable, error) {
 	if len(s.cfg.BuildCache.From) == 0 {
 		return nil, nil
@@ -263,10 +266,8 @@ func (s *Session) Restorable(ctx context.Context, sts []*Status) ([]Restorable, 
 			ready[c.name] = allDone(c.steps(), byID)
 			continue
 		}
-		r := Restorable{Component: c.name}
-		if up := notReady(c, ready); up != "" {
-			r.Why = []string{"it needs " + up + ", which will be built"}
-		} else if f, why := cacheLookup(ctx, c, stores, trusted, planLookupTimeout); f != nil {
+		r := Restorable{Component: c.name, After: notReady(c, ready)}
+		if f, why := cacheLookup(ctx, c, stores, trusted, planLookupTimeout); f != nil {
 			r.From, r.Signer = f.store.String(), f.rec.Signer
 			ready[c.name] = true
 		} else {
@@ -313,8 +314,11 @@ func (s *Session) cacheHooks(opts *Options, pr progress.Printer, rec *recording,
 	if err != nil {
 		return err
 	}
+	r := &restorer{s: s, pr: pr, stores: stores, trusted: trusted, store: state.Open(s.plan.WorkDir),
+		later: map[string]*cacheComponent{}, skip: map[string]bool{}}
+	opts.RestoreStep = r.restoreStep
 	opts.Restore = func(ctx context.Context, sts []*Status, run func(context.Context, *plan.Step) error) (bool, error) {
-		r := &restorer{s: s, pr: pr, stores: stores, trusted: trusted, run: run, store: state.Open(s.plan.WorkDir)}
+		r.run = run
 		n, tried, err := r.restoreAll(ctx, sts, opts.Selection)
 		// Whatever was tried changed checkpoints (a failed restore
 		// forgets the component's): the statuses are read again.
@@ -349,6 +353,69 @@ type restorer struct {
 	trusted []ed25519.PublicKey
 	run     func(context.Context, *plan.Step) error
 	store   *state.Store
+
+	mu sync.Mutex
+	// later are the components the restore before the run left because
+	// something they need is built in it; each is looked up once, when
+	// the first of its steps that waits for another component is about
+	// to run (restoreStep).
+	later map[string]*cacheComponent
+	// skip are the steps restored during the run, which the scheduler
+	// then finds done.
+	skip map[string]bool
+}
+
+// entry is the index of c's first build step that depends on another
+// component (0 when none): when it is about to run, everything c needs is
+// done, and the steps before it (its fetch) are c's own.
+func (c *cacheComponent) entry() int {
+	for i, st := range c.build {
+		for _, d := range st.Deps {
+			if !slices.ContainsFunc(c.build, func(o *plan.Step) bool { return o.ID == d }) {
+				return i
+			}
+		}
+	}
+	return 0
+}
+
+// restoreStep is the scheduler's hook before it runs st (Options.RestoreStep):
+// a step restored during the run is done; the entry step of a component
+// left for later is the moment to look it up, and when it is restored
+// from there on, the step is done too. Its error is the work dir's.
+func (r *restorer) restoreStep(ctx context.Context, st *plan.Step) (bool, error) {
+	r.mu.Lock()
+	if r.skip[st.ID] {
+		r.mu.Unlock()
+		return true, nil
+	}
+	c := r.later[st.Component]
+	if c == nil || c.build[c.entry()] != st {
+		r.mu.Unlock()
+		return false, nil
+	}
+	delete(r.later, st.Component) // once
+	r.mu.Unlock()
+	f, why := cacheLookup(ctx, c, r.stores, r.trusted, lookupTimeout)
+	if f == nil {
+		for _, w := range why {
+			if !strings.HasPrefix(w, "not in ") {
+				r.pr.Printf("%s: not restored: %s; building it", c.name, w)
+			}
+		}
+		return false, nil
+	}
+	from := c.entry()
+	ok, err := r.restore(ctx, c, f, from)
+	if err != nil || !ok {
+		return false, err
+	}
+	r.mu.Lock()
+	for _, o := range c.build[from+1:] {
+		r.skip[o.ID] = true
+	}
+	r.mu.Unlock()
+	return true, nil
 }
 
 // restoreAll restores, in plan order, each selected component that is
@@ -367,7 +434,13 @@ func (r *restorer) restoreAll(ctx context.Context, sts []*Status, sel Selection)
 			ready[c.name] = allDone(c.steps(), byID)
 			continue
 		}
-		if notReady(c, ready) != "" || !selected(c, res) {
+		if !selected(c, res) {
+			continue
+		}
+		if notReady(c, ready) != "" {
+			// A need is built in this run: try when its turn comes
+			// (RestoreStep).
+			r.later[c.name] = c
 			continue
 		}
 		tried++
@@ -380,7 +453,7 @@ func (r *restorer) restoreAll(ctx context.Context, sts []*Status, sel Selection)
 			}
 			continue
 		}
-		ok, err := r.restore(ctx, c, f)
+		ok, err := r.restore(ctx, c, f, 0)
 		if err != nil {
 			return n, tried, err
 		}
@@ -405,18 +478,20 @@ func selected(c *cacheComponent, res *resolved) bool {
 	return covered
 }
 
-// restore restores c from f and runs its verify step. ok says it is
+// restore restores c from f, the steps of c.build from index from on
+// (the steps before it are done), and, before the run (from is 0), runs
+// its verify step; during the run the scheduler runs it. ok says it is
 // done; a restore that failed for a reason of the cache's (a damaged
 // archive, a tree hash that differs, a registry gone mid-download, a
 // verify step that finds a difference) is a line and ok false, the
 // component left to be built. err is for a work dir that cannot be
 // written.
-func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found) (ok bool, err error) {
+func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found, from int) (ok bool, err error) {
 	start := time.Now()
-	if err := r.forget(c); err != nil {
+	if err := r.forget(c, from); err != nil {
 		return false, err
 	}
-	gate := c.build[0]
+	gate := c.build[from]
 	if err := r.store.SaveAttempt(state.NewAttempt(gate.ID, state.NewBuildID(), LogPath(r.s.plan.WorkDir, gate.ID))); err != nil {
 		return false, err
 	}
@@ -425,12 +500,12 @@ func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found) (ok
 		r.pr.Printf("%s: not restored from %s: %v; building it", c.name, f.store, err)
 		return false, nil
 	}
-	if err := r.checkpoint(c, f, snaps); err != nil {
+	if err := r.checkpoint(c, f, snaps, from); err != nil {
 		return false, err
 	}
 	r.pr.Printf("restored %s from %s (signed by %s, %.1f MB) in %s", c.name, f.store, f.rec.Signer[:16],
 		float64(f.rec.Archive.Size)/1e6, progress.Round(time.Since(start)))
-	if c.verify == nil {
+	if c.verify == nil || from > 0 {
 		return true, nil
 	}
 	err = r.run(ctx, c.verify)
@@ -442,7 +517,7 @@ func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found) (ok
 		return false, ctx.Err()
 	case errors.As(err, &mm):
 		r.pr.Printf("%s: the build restored from %s does not verify (%v): building it here instead", c.name, f.store, err)
-		return false, r.forget(c)
+		return false, r.forget(c, 0)
 	}
 	// Not the build's fault (the official artifact could not be
 	// fetched): the run tries the verify step again and says why.
@@ -450,11 +525,12 @@ func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found) (ok
 	return false, nil
 }
 
-// forget removes the checkpoints of c's steps, last first, so that a
-// kill halfway leaves a prefix of them (an ordinary state).
-func (r *restorer) forget(c *cacheComponent) error {
+// forget removes the checkpoints of c's steps from index from on, last
+// first, so that a kill halfway leaves a prefix of them (an ordinary
+// state).
+func (r *restorer) forget(c *cacheComponent, from int) error {
 	steps := c.steps()
-	for i := len(steps) - 1; i >= 0; i-- {
+	for i := len(steps) - 1; i >= from; i-- {
 		if err := r.store.Remove(steps[i].ID); err != nil {
 			return fmt.Errorf("step %s: %w", steps[i].ID, err)
 		}
@@ -542,21 +618,21 @@ func (r *restorer) place(ctx context.Context, c *cacheComponent, f *found) (map[
 	return out, syncFileSystems([]string{p.WorkDir})
 }
 
-// checkpoint writes the checkpoints of c's build steps, marked restored:
-// the last step's first and the gate's (the first step, whose attempt
-// kept the component from counting as done) last.
-func (r *restorer) checkpoint(c *cacheComponent, f *found, snaps map[string]*treehash.Snapshot) error {
+// checkpoint writes the checkpoints of c's build steps from index from
+// on, marked restored: the last step's first and the gate's (c.build[from],
+// whose attempt kept the component from counting as done) last.
+func (r *restorer) checkpoint(c *cacheComponent, f *found, snaps map[string]*treehash.Snapshot, from int) error {
 	p := r.s.plan
 	byStep := map[string]buildcache.Step{}
 	for _, rs := range f.rec.Steps {
 		byStep[rs.ID] = rs
 	}
 	builds := map[string]string{}
-	for _, st := range c.build {
+	for _, st := range c.build[from:] {
 		builds[st.ID] = state.NewBuildID()
 	}
 	restored := &state.Restored{From: f.store.String(), Key: f.rec.Key, Signer: f.rec.Signer, At: time.Now().UTC()}
-	for i := len(c.build) - 1; i >= 0; i-- {
+	for i := len(c.build) - 1; i >= from; i-- {
 		st := c.build[i]
 		rs := byStep[st.ID]
 		now := time.Now().UTC()
@@ -608,7 +684,7 @@ func (r *restorer) checkpoint(c *cacheComponent, f *found, snaps map[string]*tre
 			return fmt.Errorf("step %s: save checkpoint: %w", st.ID, err)
 		}
 	}
-	return r.store.RemoveAttempt(c.build[0].ID)
+	return r.store.RemoveAttempt(c.build[from].ID)
 }
 
 // writeRestoredLog leaves in a restored step's log where it came from.

@@ -82,6 +82,8 @@ func explainRestore(ctx context.Context, s *runner.Session, st *runner.Status, o
 	for _, r := range rs {
 		switch {
 		case r.Component != st.Step.Component:
+		case r.From != "" && r.After != "":
+			fmt.Fprintf(out, "  restorable from %s (signed by %s): a run restores %s once %s is built\n", r.From, r.Signer[:16], r.Component, r.After)
 		case r.From != "":
 			fmt.Fprintf(out, "  restorable from %s (signed by %s): a run restores %s instead of running it\n", r.From, r.Signer[:16], r.Component)
 		default:

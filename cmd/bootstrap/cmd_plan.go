@@ -94,7 +94,11 @@ func runPlan(ctx context.Context, o planCmdOptions, out io.Writer, path string) 
 func printRestorable(out io.Writer, rs []runner.Restorable) {
 	for _, r := range rs {
 		if r.From != "" {
-			fmt.Fprintf(out, "%s: restorable from %s (signed by %s)\n", r.Component, r.From, r.Signer[:16])
+			after := ""
+			if r.After != "" {
+				after = ", once " + r.After + " is built here"
+			}
+			fmt.Fprintf(out, "%s: restorable from %s (signed by %s)%s\n", r.Component, r.From, r.Signer[:16], after)
 			continue
 		}
 		fmt.Fprintf(out, "%s: not restorable: %s\n", r.Component, strings.Join(r.Why, "; "))
