@@ -498,7 +498,8 @@ func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found, fro
 	snaps, err := r.place(ctx, c, f)
 	if err != nil {
 		r.pr.Printf("%s: not restored from %s: %v; building it", c.name, f.store, err)
-		return false, nil
+		// Its checkpoints are gone: the component is simply not done.
+		return false, r.store.RemoveAttempt(gate.ID)
 	}
 	if err := r.checkpoint(c, f, snaps, from); err != nil {
 		return false, err
@@ -724,7 +725,7 @@ func (s *Session) pushFinished(ctx context.Context, pr progress.Printer, key *si
 	}
 	byID := index(sts)
 	for _, c := range cacheComponents(s.plan) {
-		if !allDone(c.steps(), byID) || byID[c.build[0].ID].Checkpoint.Restored != nil {
+		if !allDone(c.steps(), byID) || byID[c.build[len(c.build)-1].ID].Checkpoint.Restored != nil {
 			continue // not finished, or not built here: not ours to vouch for
 		}
 		lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
