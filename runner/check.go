@@ -24,8 +24,9 @@ import (
 // emulated results"): the check rebuilds the step's whole component —
 // its sources unpacked and patched afresh, then every run step of it in
 // order — into scratch trees under <work>/check/<comp>, which the sandbox
-// mounts at the component's real src, build and install paths (the bytes
-// a build makes may name its paths: Go's do). Everything else is as in a
+// mounts where steps see the component's src, build and install trees
+// (below sandbox.WorkRoot: the bytes a build makes may name its paths,
+// Go's do). Everything else is as in a
 // run: the trees of what it needs read-only, the same executor. The
 // component's real trees and outputs are never written. Its source tree,
 // build tree and declared outputs are then compared with the scratch
@@ -98,10 +99,10 @@ func (s *Session) Check(ctx context.Context, o CheckOptions) ([]*CheckResult, er
 	}
 	place := s.place
 	if place == nil {
-		place = s.cfg.Executor.Host()
+		place = s.cfg.Executor.Host(s.plan.WorkDir)
 	}
 	if _, ok := place.Inputs()[executor.InputSandbox]; !ok {
-		return nil, &UsageError{Err: errors.New("--check needs the sandbox (it mounts scratch trees at the real paths): drop --no-sandbox")}
+		return nil, &UsageError{Err: errors.New("--check needs the sandbox (it mounts scratch trees where the steps see their trees): drop --no-sandbox")}
 	}
 	cache, err := CacheDir(s.cfg.Cache)
 	if err != nil {
@@ -286,8 +287,8 @@ func rebuildSteps(p *plan.Plan, last *plan.Step) []*plan.Step {
 
 // recheck runs one step of a checked component into the scratch trees:
 // a patch step unpacks and patches into the scratch source tree, a run
-// step runs in the sandbox with the scratch trees mounted at the real
-// paths. Its log is <work>/logs/check/<comp>/<step>.log. It returns the
+// step runs in the sandbox with the scratch trees mounted where it sees
+// its own. Its log is <work>/logs/check/<comp>/<step>.log. It returns the
 // step's error.
 func (s *scheduler) recheck(ctx context.Context, st *plan.Step, src string) error {
 	logPath := filepath.Join(s.p.WorkDir, "logs", "check", strings.ReplaceAll(st.ID, ":", string(filepath.Separator))+".log")

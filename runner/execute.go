@@ -303,7 +303,13 @@ func (s *scheduler) script(ctx context.Context, st *plan.Step, build string, log
 	if err := telemetryOff(home); err != nil {
 		return 0, err
 	}
-	if fi, err := os.Stat(st.Dir); err != nil || !fi.IsDir() {
+	// The step names its dir as it sees it; bootstrap checks it where it
+	// is (a --check rebuild's scratch tree when one is mounted there).
+	dir := s.p.RealPath(st.Dir)
+	if aside, ok := within(dir, s.scratch); ok {
+		dir = aside
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return 0, fmt.Errorf("dir %s does not exist (set by dir: at %s)", st.Dir, st.Pos)
 	}
 	for _, r := range st.Requires {
@@ -355,7 +361,7 @@ func (s *scheduler) sandboxView(st *plan.Step) (*sandbox.Step, error) {
 		return nil, fmt.Errorf("step %s: private dirs: %w", st.ID, err)
 	}
 	install := filepath.Join(s.p.WorkDir, "install")
-	v := &sandbox.Step{WorkDir: s.p.WorkDir, Own: []string{st.SrcDir, st.BuildDir, install}, Sees: st.Sees,
+	v := &sandbox.Step{WorkDir: s.p.WorkDir, Root: s.stepRoot(), Own: []string{st.SrcDir, st.BuildDir, install}, Sees: st.Sees,
 		Tmp: filepath.Join(dir, "tmp"), Home: filepath.Join(dir, "home"),
 		Network: st.Network, Privileged: st.Privileged, Scratch: s.scratch}
 	for _, d := range []string{v.Tmp, v.Home, install} {
@@ -377,6 +383,15 @@ func (s *scheduler) sandboxView(st *plan.Step) (*sandbox.Step, error) {
 		}
 	}
 	return v, nil
+}
+
+// stepRoot is where the sandbox shows the work dir (sandbox.Step.Root):
+// the plan's Root, or "" when steps see the work dir at its own path.
+func (s *scheduler) stepRoot() string {
+	if s.p.Root == "" || s.p.Root == s.p.WorkDir {
+		return ""
+	}
+	return s.p.Root
 }
 
 // tail returns the last n lines of a file.

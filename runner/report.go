@@ -14,6 +14,7 @@ type StepReport struct {
 	ID          string         `json:"id"`
 	Component   string         `json:"component"`
 	Kind        string         `json:"kind"`
+	Signature   string         `json:"signature"`
 	State       string         `json:"state"`
 	Reasons     []string       `json:"reasons"`
 	LastSeconds *float64       `json:"last_seconds"`
@@ -39,7 +40,7 @@ type AttemptReport struct {
 func Report(workDir string, sts []*Status) PlanReport {
 	doc := PlanReport{WorkDir: workDir, Steps: make([]StepReport, 0, len(sts))}
 	for _, st := range sts {
-		s := StepReport{ID: st.Step.ID, Component: st.Step.Component, Kind: string(st.Step.Kind),
+		s := StepReport{ID: st.Step.ID, Component: st.Step.Component, Kind: string(st.Step.Kind), Signature: st.Step.Signature,
 			State: string(st.State), Reasons: []string{}}
 		if st.State != Done {
 			s.Reasons = append(s.Reasons, st.Reasons...)

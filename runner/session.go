@@ -115,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 	// through fetch and patch.
 	cfg.Executor.Hide = append(cfg.Executor.Hide, cache)
 	s := &Session{cfg: cfg, host: host, ready: true}
-	inputs := cfg.Executor.Host().Inputs()
+	inputs := cfg.Executor.Host(cfg.WorkDir).Inputs()
 	if t, ok := s.target(r); ok && emulating {
 		inputs, s.ready = cfg.Executor.Inputs(r, host, t)
 	}
@@ -188,7 +188,7 @@ func (s *Session) compile(r *recipe.Recipe, inputs map[string]string) (*plan.Pla
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	return plan.Compile(r, plan.Options{WorkDir: s.cfg.WorkDir, Target: s.cfg.Target, Host: s.host,
+	return plan.Compile(r, plan.Options{WorkDir: s.cfg.WorkDir, Root: s.cfg.Executor.Root(), Target: s.cfg.Target, Host: s.host,
 		Jobs: jobs, Getenv: getenv, Executor: inputs, ToolIdentity: s.toolIdentity})
 }
 

@@ -80,7 +80,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	place := s.place
 	if place == nil {
-		place = s.cfg.Executor.Host()
+		place = s.cfg.Executor.Host(s.plan.WorkDir)
 	}
 	var started time.Time
 	logCap, err := ParseLogCap(os.Getenv("BOOTSTRAP_LOG_CAP"))

@@ -36,6 +36,16 @@ const signatureFormat = "1"
 type Options struct {
 	// WorkDir is the absolute work directory.
 	WorkDir string
+	// Root is the path at which run steps see WorkDir: the fixed path
+	// the sandbox mounts it at (runner/sandbox.WorkRoot), so that
+	// nothing a step is given, and so nothing in its signature, depends
+	// on where the work dir lives. "" means WorkDir itself (steps run
+	// unconfined, --no-sandbox). ${{ work }}, ${{ src }}, ${{ build }}
+	// and ${{ components.* }} expand below Root in what a step runs
+	// (script, env, dir, requires); paths bootstrap itself reads or
+	// writes (outputs, patches, verify: file, Step.SrcDir/BuildDir) are
+	// mapped back below WorkDir (Plan.RealPath).
+	Root string
 	// Target is the target to build for; "" means the host.
 	Target string
 	// Host is the detected build machine.
@@ -77,7 +87,7 @@ func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
 	for _, comp := range r.Components {
 		c.comps[comp.Name.Value] = comp
 	}
-	p := &Plan{Recipe: r, WorkDir: opts.WorkDir, Target: target.Name, byID: map[string]*Step{}}
+	p := &Plan{Recipe: r, WorkDir: opts.WorkDir, Root: c.root(), Target: target.Name, byID: map[string]*Step{}}
 	for _, comp := range c.order() {
 		for _, s := range c.component(comp) {
 			p.Steps = append(p.Steps, s)
@@ -94,6 +104,10 @@ func Compile(r *recipe.Recipe, opts Options) (*Plan, error) {
 			for k, v := range opts.Executor {
 				s.Inputs[k] = v
 			}
+			// Where the step sees the work dir: the sandbox's fixed path,
+			// or under --no-sandbox the real one, so that the two modes
+			// never share a signature even for a step naming no path.
+			s.Inputs["workdir"] = p.Root
 		}
 		for _, d := range s.Deps {
 			s.Inputs["after "+d] = p.byID[d].Signature
@@ -233,8 +247,24 @@ func (c *compiler) order() []*recipe.Component {
 	return out
 }
 
-func (c *compiler) srcDir(comp string) string   { return filepath.Join(c.opts.WorkDir, "src", comp) }
-func (c *compiler) buildDir(comp string) string { return filepath.Join(c.opts.WorkDir, "build", comp) }
+// srcDir and buildDir are a component's trees as bootstrap finds them
+// (below the real work dir); stepSrc and stepBuild as its steps see them
+// (below Root), which is what ${{ src }} and ${{ build }} expand to.
+func (c *compiler) srcDir(comp string) string    { return filepath.Join(c.opts.WorkDir, "src", comp) }
+func (c *compiler) buildDir(comp string) string  { return filepath.Join(c.opts.WorkDir, "build", comp) }
+func (c *compiler) stepSrc(comp string) string   { return filepath.Join(c.root(), "src", comp) }
+func (c *compiler) stepBuild(comp string) string { return filepath.Join(c.root(), "build", comp) }
+
+// root is where steps see the work dir (Options.Root).
+func (c *compiler) root() string {
+	if c.opts.Root != "" {
+		return filepath.Clean(c.opts.Root)
+	}
+	return c.opts.WorkDir
+}
+
+// real maps a path as a step sees it to the path bootstrap reads.
+func (c *compiler) real(p string) string { return MapPath(p, c.root(), c.opts.WorkDir) }
 
 // component expands one component into its fetch, patch and run steps.
 func (c *compiler) component(comp *recipe.Component) []*Step {
@@ -284,9 +314,9 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 		s.Inputs["script"] = x.shellForSignature(rs.Run)
 		s.Shell = orDefault(rs.Shell.Value, "sh")
 		s.Inputs["shell"] = s.Shell
-		s.Dir = s.BuildDir
+		s.Dir = c.stepBuild(name)
 		if rs.Dir.Value != "" {
-			s.Dir = x.path(rs.Dir, s.BuildDir)
+			s.Dir = x.path(rs.Dir, s.Dir)
 		}
 		s.Inputs["dir"] = s.Dir
 		s.Env = c.environment(recipeEnv, compEnv, x.env(rs.Env, nil))
@@ -321,11 +351,16 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 			s.Deps = []string{prev}
 		}
 		if i == len(comp.Steps)-1 {
+			// The signature holds the outputs as steps see them; bootstrap
+			// hashes them at their real paths.
+			var seen []string
 			for _, o := range comp.Outputs {
-				s.Outputs = append(s.Outputs, x.path(o, s.BuildDir))
+				p := x.path(o, c.stepBuild(name))
+				seen = append(seen, p)
+				s.Outputs = append(s.Outputs, c.real(p))
 			}
 			if len(s.Outputs) > 0 {
-				s.Inputs["outputs"] = strings.Join(s.Outputs, "\n")
+				s.Inputs["outputs"] = strings.Join(seen, "\n")
 			}
 		}
 		steps = append(steps, s)
@@ -367,8 +402,8 @@ func (c *compiler) lastStep(comp string) string {
 func (c *compiler) environment(layers ...map[string]string) []string {
 	env := map[string]string{
 		"PATH":              DefaultPath,
-		"HOME":              filepath.Join(c.opts.WorkDir, "home"),
-		"TMPDIR":            filepath.Join(c.opts.WorkDir, "tmp"),
+		"HOME":              filepath.Join(c.root(), "home"),
+		"TMPDIR":            filepath.Join(c.root(), "tmp"),
 		"LANG":              "C.UTF-8",
 		"TZ":                "UTC",
 		"SOURCE_DATE_EPOCH": DefaultSourceDateEpoch,
@@ -386,11 +421,13 @@ func (c *compiler) environment(layers ...map[string]string) []string {
 	return out
 }
 
-// rel shows a path relative to the recipe's directory when it lies below
-// it, so signatures and explanations do not depend on where the checkout is.
+// rel shows a path relative to the recipe's directory (../patches/x for
+// the repository's patch sets beside recipes/), so signatures and
+// explanations do not depend on where the checkout is; the content is
+// hashed beside it.
 func (c *compiler) rel(p string) string {
-	if r, err := filepath.Rel(c.r.Dir(), p); err == nil && !strings.HasPrefix(r, "..") {
-		return r
+	if r, err := filepath.Rel(c.r.Dir(), p); err == nil {
+		return filepath.ToSlash(r)
 	}
 	return p
 }
@@ -450,7 +487,7 @@ func (x *scope) source(s *recipe.Source) Source {
 	case "gomod":
 		x.goModSource(s, &src)
 	case "dir":
-		src.Dir = x.path(s.Dir, x.c.r.DirOf(s.Dir))
+		src.Dir = x.c.real(x.path(s.Dir, x.c.r.DirOf(s.Dir)))
 		if x.c.opts.SkipContentHashes {
 			break
 		}
@@ -469,9 +506,9 @@ func (x *scope) patch(p *recipe.Patch) Patch {
 	out := Patch{Strip: p.Strip, Fuzz: p.Fuzz, Pos: p.Pos}
 	str := p.File
 	if p.File.Value != "" {
-		out.File = x.path(p.File, x.c.r.DirOf(p.File))
+		out.File = x.c.real(x.path(p.File, x.c.r.DirOf(p.File)))
 	} else {
-		out.Series = x.path(p.Series, x.c.r.DirOf(p.Series))
+		out.Series = x.c.real(x.path(p.Series, x.c.r.DirOf(p.Series)))
 		str = p.Series
 	}
 	file := out.File + out.Series

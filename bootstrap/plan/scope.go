@@ -102,11 +102,11 @@ func (x *scope) lookup(name string, sig bool) (string, error) {
 	c := x.c
 	switch {
 	case name == "work":
-		return c.opts.WorkDir, nil
+		return c.root(), nil
 	case name == "src":
-		return c.srcDir(x.comp.Name.Value), nil
+		return c.stepSrc(x.comp.Name.Value), nil
 	case name == "build":
-		return c.buildDir(x.comp.Name.Value), nil
+		return c.stepBuild(x.comp.Name.Value), nil
 	case name == "jobs":
 		if sig {
 			return jobsPlaceholder, nil
@@ -163,9 +163,9 @@ func (x *scope) component(rest string) (string, error) {
 	}
 	switch field {
 	case "src":
-		return x.c.srcDir(name), nil
+		return x.c.stepSrc(name), nil
 	case "build":
-		return x.c.buildDir(name), nil
+		return x.c.stepBuild(name), nil
 	}
 	return "", fmt.Errorf("unknown field %q of component %s: use src or build", field, name)
 }

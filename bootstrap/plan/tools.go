@@ -70,11 +70,22 @@ func (c *compiler) addToolInputs(s *Step) {
 			path = v
 		}
 	}
+	// The step names paths as it sees them (below Root); the identity
+	// is looked up where they are (runner/toolid skips the work dir).
+	var env []string
+	for _, kv := range s.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		var parts []string
+		for _, e := range strings.Split(v, ":") {
+			parts = append(parts, c.realEntry(e))
+		}
+		env = append(env, k+"="+strings.Join(parts, ":"))
+	}
 	for _, t := range s.Tools {
 		k := toolKey{t, path}
 		v, ok := c.toolIDs[k]
 		if !ok {
-			v.value, v.counts = c.opts.ToolIdentity(t, s.Env)
+			v.value, v.counts = c.opts.ToolIdentity(c.realEntry(t), env)
 			c.toolIDs[k] = v
 		}
 		if v.counts {
@@ -86,3 +97,12 @@ func (c *compiler) addToolInputs(s *Step) {
 // ToolInputPrefix starts the signature input key of a tool a step uses:
 // "tool gcc".
 const ToolInputPrefix = "tool "
+
+// realEntry maps one absolute path of a step's (a PATH entry, a tool)
+// to the real work dir; anything else is returned as it is.
+func (c *compiler) realEntry(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return p
+	}
+	return c.real(p)
+}

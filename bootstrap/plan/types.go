@@ -4,7 +4,12 @@
 // its result. The runner executes a Plan and never sees a template.
 package plan
 
-import "github.com/porterkit/bootstrap/bootstrap/recipe"
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/porterkit/bootstrap/bootstrap/recipe"
+)
 
 // Kind is what a step does.
 type Kind string
@@ -26,12 +31,43 @@ type Plan struct {
 	Recipe *recipe.Recipe
 	// WorkDir holds state/, logs/, src/, build/ and install/.
 	WorkDir string
+	// Root is where run steps see WorkDir (Options.Root): the sandbox's
+	// fixed path, or WorkDir itself under --no-sandbox. A run step's
+	// Script, Env, Dir and Requires name paths below Root; every other
+	// path in the plan is below WorkDir. RealPath and StepPath map
+	// between the two.
+	Root string
 	// Target is the target the plan was compiled for (a GOARCH-style name).
 	Target string
 	// Steps are in topological order: every step comes after its deps.
 	Steps []*Step
 
 	byID map[string]*Step
+}
+
+// RealPath maps a path as run steps see it (below Root) to where it is
+// on this machine (below WorkDir); any other path is returned cleaned.
+func (p *Plan) RealPath(path string) string { return MapPath(path, p.Root, p.WorkDir) }
+
+// StepPath maps a path below WorkDir to where run steps see it (below
+// Root); any other path is returned cleaned.
+func (p *Plan) StepPath(path string) string { return MapPath(path, p.WorkDir, p.Root) }
+
+// MapPath replaces the leading directory from of path by to, when path is
+// from or lies below it; otherwise it returns path cleaned.
+func MapPath(path, from, to string) string {
+	path = filepath.Clean(path)
+	if from == "" || to == "" {
+		return path
+	}
+	from = filepath.Clean(from)
+	if path == from {
+		return filepath.Clean(to)
+	}
+	if rest, ok := strings.CutPrefix(path, from+"/"); ok && from != "/" {
+		return filepath.Join(to, rest)
+	}
+	return path
 }
 
 // Step looks a step up by its ID ("component:step"); nil when unknown.
@@ -61,7 +97,8 @@ type Step struct {
 	Patches []Patch
 
 	// Script, Shell, Dir and Env are set on run steps. Env is the complete
-	// environment, "NAME=value", sorted by name.
+	// environment, "NAME=value", sorted by name. Their paths are as the
+	// step sees them (below Plan.Root; Plan.RealPath maps them).
 	Script string
 	Shell  string
 	Dir    string
@@ -75,7 +112,7 @@ type Step struct {
 	Tools []string
 
 	// Outputs are hashed into the checkpoint after the step succeeds (only
-	// on the last step of a component).
+	// on the last step of a component); real paths (below Plan.WorkDir).
 	Outputs []string
 
 	// Network and Privileged are the recipe's exceptions to the sandbox

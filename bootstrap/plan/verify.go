@@ -93,7 +93,8 @@ func (x *scope) verifyStep(prev string) *Step {
 	st := &Step{ID: name + ":verify", Component: name, Name: "verify", Kind: KindVerify, Pos: v.Pos,
 		SrcDir: x.c.srcDir(name), BuildDir: x.c.buildDir(name), Deps: []string{prev},
 		Inputs: map[string]string{"kind": string(KindVerify)}}
-	vf := &Verification{File: x.path(v.File, st.BuildDir), Pos: v.Pos}
+	file := x.path(v.File, x.c.stepBuild(name))
+	vf := &Verification{File: x.c.real(file), Pos: v.Pos}
 	if v.GoMod.Value != "" {
 		vf.Module, vf.Version, _ = recipe.SplitGoMod(x.plain(v.GoMod))
 		vf.H1 = x.pin(v.H1, "h1")
@@ -103,7 +104,7 @@ func (x *scope) verifyStep(prev string) *Step {
 		vf.Reference = "sha256:" + vf.SHA256
 	}
 	st.Verify = vf
-	st.Inputs["verify.file"] = vf.File
+	st.Inputs["verify.file"] = file // as steps see it: location-free
 	st.Inputs["verify.reference"] = vf.Reference
 	st.Outputs = []string{vf.File}
 	return st

@@ -33,6 +33,7 @@ interrupted (its last try was stopped by a signal, or the run doing it was kille
 --json prints one object instead of the table:
   {"work_dir": "...",
    "steps": [{"id": "go:make", "component": "go", "kind": "run",
+              "signature": "hex",           (sha256 of its inputs; sandboxed, independent of the work dir's path)
               "state": "done|stale|pending|failed|running|interrupted",
               "reasons": ["..."],          (why it is not done; [] when done)
               "last_seconds": 12.3,        (wall time of its last success; null if none)
@@ -151,7 +152,7 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status) {
 	fmt.Fprintf(out, "%d steps: %d done, %d stale, %d pending%s (work dir %s)\n",
 		len(sts), counts[runner.Done], counts[runner.Stale], counts[runner.Pending], extra, workDir)
 	if unconfined > 0 {
-		fmt.Fprintf(out, "--no-sandbox: %d run steps are planned without the sandbox (unconfined, and a signature of their own)\n", unconfined)
+		fmt.Fprintf(out, "--no-sandbox: %d run steps are planned without the sandbox (unconfined; their signatures name the work dir's own path, so they match no other work dir's)\n", unconfined)
 	}
 }
 

@@ -54,7 +54,7 @@ func planFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "emulate", Usage: "run steps in a Debian root file system of the target's architecture (chroot, qemu-user through binfmt_misc)"},
 		&cli.StringFlag{Name: "rootfs", Usage: "with --emulate, run steps in this root file system `DIR` instead of one built from the recipe"},
 		&cli.StringFlag{Name: "debian-mirror", Usage: "Debian archive `URL` the root file system is built from", DefaultText: "$BOOTSTRAP_DEBIAN_MIRROR, else Debian's"},
-		&cli.BoolFlag{Name: "no-sandbox", Usage: "run steps unconfined, for debugging (recorded in the provenance; reruns every step; see docs/sandbox.md)"},
+		&cli.BoolFlag{Name: "no-sandbox", Usage: "run steps unconfined, for debugging: they see the work dir at its real path, not /mnt/bootstrap, so their signatures depend on where it is (recorded in the provenance; reruns every step; see docs/sandbox.md)"},
 	)
 }
 

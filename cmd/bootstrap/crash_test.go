@@ -94,9 +94,10 @@ func TestCrashResume(t *testing.T) {
 	rng := rand.New(rand.NewSource(seed))
 	t.Logf("seed %d", seed)
 	dir := t.TempDir()
-	// The journal is where steps may write and the test can read.
+	// The journal is where steps may write (they see the work dir at the
+	// sandbox's fixed path) and the test can read.
 	jpath := filepath.Join(hostWork(dir, "crash"), "install", "journal")
-	if err := os.WriteFile(filepath.Join(dir, "crash.yaml"), []byte(crashRecipe(jpath)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "crash.yaml"), []byte(crashRecipe("${{ work }}/install/journal")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	work := hostWork(dir, "crash")

@@ -390,8 +390,8 @@ components:
 		sandbox map[string]string
 		plan    string
 	}{
-		{nil, []string{"a:net", "a:plain"}, map[string]string{"a:plain": "v1 net=none", "a:net": "v1 network: talks to a test server"}, "[network: talks to a test server]"},
-		{nil, nil, map[string]string{"a:plain": "v1 net=none", "a:net": "v1 network: talks to a test server"}, "[network: talks to a test server]"},
+		{nil, []string{"a:net", "a:plain"}, map[string]string{"a:plain": "v2 net=none", "a:net": "v2 network: talks to a test server"}, "[network: talks to a test server]"},
+		{nil, nil, map[string]string{"a:plain": "v2 net=none", "a:net": "v2 network: talks to a test server"}, "[network: talks to a test server]"},
 		{[]string{"--no-sandbox"}, []string{"a:net", "a:plain"}, map[string]string{"a:plain": "off (--no-sandbox)", "a:net": "off (--no-sandbox)"}, "--no-sandbox: 2 run steps are planned without the sandbox"},
 	} {
 		r := bs(t, dir, append([]string{"run", "r.yaml", "--workdir", work}, tc.flags...)...)

@@ -48,11 +48,11 @@ components:
 type planDoc struct {
 	WorkDir string `json:"work_dir"`
 	Steps   []struct {
-		ID, Component, Kind, State string
-		Reasons                    []string
-		LastSeconds                *float64 `json:"last_seconds"`
-		CPUSeconds                 *float64 `json:"cpu_seconds"`
-		Attempt                    *struct {
+		ID, Component, Kind, State, Signature string
+		Reasons                               []string
+		LastSeconds                           *float64 `json:"last_seconds"`
+		CPUSeconds                            *float64 `json:"cpu_seconds"`
+		Attempt                               *struct {
 			Outcome, Log, Error, Signal, Detail string
 			PID, Exit                           int
 			Started                             time.Time

@@ -30,8 +30,8 @@ import (
 // sandboxed run step sees that tree read-only, with the same view of the
 // work dir as on the host (its own trees writable, what it needs
 // read-only, the rest hidden), /sys read-only and a minimal /dev; the
-// work dir's paths are the same inside as outside, so ${{ }} paths mean
-// the same in both. A privileged step, any step under --no-sandbox, and
+// work dir is seen at sandbox.WorkRoot, as on the host (at its own path
+// only under --no-sandbox). A privileged step, any step under --no-sandbox, and
 // Output, LookPath and ReadFile get the tree as it was before the sandbox:
 // writable (what they write outside the work dir persists from one step
 // to the next), with the host's /sys, /dev and the whole work dir. /proc
@@ -43,7 +43,8 @@ import (
 type Chroot struct {
 	// Rootfs is the tree (the overlay's lower layer).
 	Rootfs *rootfs.Rootfs
-	// WorkDir is bind-mounted at the same path inside.
+	// WorkDir is bind-mounted at sandbox.WorkRoot inside (at its own
+	// path under --no-sandbox).
 	WorkDir string
 	// Self is the bootstrap binary that enters the tree; default
 	// /proc/self/exe. Tests set it to a binary that calls Enter.
@@ -118,6 +119,7 @@ func (c *Chroot) Run(ctx context.Context, cmd execstep.Command) error {
 	if c.Sandbox && cmd.Sandbox != nil && !cmd.Sandbox.Privileged {
 		spec.Confine, spec.Network = true, cmd.Sandbox.Network
 		spec.Binds = append([]sandbox.Bind{{Src: "/sys", RO: true}}, cmd.Sandbox.Binds()...)
+		spec.WorkRoot = cmd.Sandbox.Root
 	}
 	return runSandboxed(ctx, c.Self, spec, cmd)
 }
@@ -149,14 +151,20 @@ func (c *Chroot) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return c.Output(ctx, []string{"/bin/cat", "--", path}, []string{"PATH=/usr/bin:/bin"})
 }
 
-// spec is the unconfined entry into the tree: the overlay, with /sys,
-// /dev and the work dir bound at the same paths as outside, so ${{ }}
-// paths mean the same in both.
+// spec is the unconfined entry into the tree: the overlay, with /sys and
+// /dev bound at the same paths as outside and the work dir where steps
+// see it (sandbox.WorkRoot; its own path under --no-sandbox), so ${{ }}
+// paths mean the same in steps, in Output, LookPath and ReadFile, and in
+// privileged steps.
 func (c *Chroot) spec(dir string, argv []string) sandbox.Spec {
-	return sandbox.Spec{
+	s := sandbox.Spec{
 		Lower: c.Rootfs.Dir,
 		Upper: filepath.Join(c.layer, "upper"), Work: filepath.Join(c.layer, "overlay-work"),
 		Mount: filepath.Join(c.layer, "mnt"),
 		Binds: []sandbox.Bind{{Src: "/sys"}, {Src: "/dev"}, {Src: c.WorkDir}}, Dir: dir, Argv: argv, Linux32: c.Linux32,
 	}
+	if c.Sandbox {
+		s.Binds[2].Dst, s.WorkRoot = sandbox.WorkRoot, sandbox.WorkRoot
+	}
+	return s
 }

@@ -20,6 +20,8 @@ package executor
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/porterkit/bootstrap/runner/execstep"
@@ -79,6 +81,70 @@ type Host struct {
 	// Hide are host directories a sandboxed step must not see besides the
 	// work dir: the cache and the caller's home (keys live there).
 	Hide []string
+	// WorkDir is the run's work dir, which sandboxed steps see at
+	// sandbox.WorkRoot: Output, LookPath and ReadFile, which run on the
+	// host itself, map paths below WorkRoot (a requires: tool built by
+	// the chain, a PATH entry) back to it.
+	WorkDir string
+}
+
+// real maps a path below sandbox.WorkRoot to the work dir, when steps
+// are sandboxed and the work dir is known.
+func (h Host) real(p string) string {
+	if !h.Sandbox || h.WorkDir == "" {
+		return p
+	}
+	if p == sandbox.WorkRoot {
+		return h.WorkDir
+	}
+	if rest, ok := strings.CutPrefix(p, sandbox.WorkRoot+"/"); ok {
+		return filepath.Join(h.WorkDir, rest)
+	}
+	return p
+}
+
+// realEnv maps every path of env's values (PATH-style lists included).
+func (h Host) realEnv(env []string) []string {
+	if !h.Sandbox || h.WorkDir == "" {
+		return env
+	}
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		parts := strings.Split(v, ":")
+		for i := range parts {
+			parts[i] = h.real(parts[i])
+		}
+		out = append(out, k+"="+strings.Join(parts, ":"))
+	}
+	return out
+}
+
+// Output implements Executor on the host, with paths as steps see them.
+func (h Host) Output(ctx context.Context, argv, env []string) ([]byte, error) {
+	args := make([]string, len(argv))
+	for i, a := range argv {
+		args[i] = h.real(a)
+	}
+	return h.Local.Output(ctx, args, h.realEnv(env))
+}
+
+// LookPath implements Executor on the host, with paths as steps see
+// them; the path found is returned as steps see it.
+func (h Host) LookPath(ctx context.Context, name string, env []string) (string, error) {
+	p, err := h.Local.LookPath(ctx, h.real(name), h.realEnv(env))
+	if err != nil || !h.Sandbox || h.WorkDir == "" {
+		return p, err
+	}
+	if rest, ok := strings.CutPrefix(p, filepath.Clean(h.WorkDir)+"/"); ok {
+		return filepath.Join(sandbox.WorkRoot, rest), nil
+	}
+	return p, nil
+}
+
+// ReadFile implements Executor on the host, with paths as steps see them.
+func (h Host) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	return h.Local.ReadFile(ctx, h.real(path))
 }
 
 // Name implements Executor.
@@ -112,7 +178,7 @@ func (h Host) Run(ctx context.Context, c execstep.Command) error {
 		return execstep.Run(ctx, c)
 	}
 	spec := sandbox.Spec{Confine: true, Privileged: c.Sandbox.Privileged, Network: c.Sandbox.Network,
-		Binds: c.Sandbox.Binds(), Dir: c.Dir, Argv: execstep.Argv(c.Script, c.Shell)}
+		Binds: c.Sandbox.Binds(), Dir: c.Dir, Argv: execstep.Argv(c.Script, c.Shell), WorkRoot: c.Sandbox.Root}
 	spec.Hide = append(append([]string(nil), h.Hide...), c.Sandbox.WorkDir)
 	return runSandboxed(ctx, h.Self, spec, c)
 }
@@ -123,7 +189,9 @@ func runSandboxed(ctx context.Context, self string, spec sandbox.Spec, c execste
 	if err != nil {
 		return err
 	}
-	c.Argv, c.Env = argv, env
+	// The sandbox enters spec.Dir itself, which may exist only inside
+	// (below sandbox.WorkRoot, or in a root file system).
+	c.Argv, c.Env, c.Dir = argv, env, "/"
 	c.Attr = func(a *syscall.SysProcAttr) { sandbox.SysProcAttr(a, spec) }
 	err = execstep.Run(ctx, c)
 	var ee *execstep.ExitError

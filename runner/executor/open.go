@@ -17,6 +17,7 @@ import (
 	"github.com/porterkit/bootstrap/bootstrap/recipe"
 	"github.com/porterkit/bootstrap/runner/provenance"
 	"github.com/porterkit/bootstrap/runner/rootfs"
+	"github.com/porterkit/bootstrap/runner/sandbox"
 )
 
 // Config says where a run's steps execute: on this host, or (Emulate) in
@@ -41,14 +42,24 @@ type Config struct {
 	Hide []string
 }
 
-// Host is the executor for this machine: sandboxed unless NoSandbox,
-// hiding c.Hide and the caller's home (where keys live).
-func (c Config) Host() Host {
+// Host is the executor for this machine running the steps of workDir:
+// sandboxed unless NoSandbox, hiding c.Hide and the caller's home (where
+// keys live).
+func (c Config) Host(workDir string) Host {
 	hide := append([]string(nil), c.Hide...)
 	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(home) != "/" {
 		hide = append(hide, home)
 	}
-	return Host{Sandbox: !c.NoSandbox, Hide: hide}
+	return Host{Sandbox: !c.NoSandbox, Hide: hide, WorkDir: workDir}
+}
+
+// Root is where run steps see the work dir: sandbox.WorkRoot, or ""
+// (the work dir's own path) under NoSandbox. It is plan.Options.Root.
+func (c Config) Root() string {
+	if c.NoSandbox {
+		return ""
+	}
+	return sandbox.WorkRoot
 }
 
 // Emulating says whether steps run in a root file system.
@@ -60,7 +71,7 @@ func (c Config) Emulating() bool { return c.Emulate || c.Rootfs != "" }
 // makes every run step pending with a reason that says so.
 func (c Config) Inputs(r *recipe.Recipe, h arch.Host, t arch.Target) (in map[string]string, ready bool) {
 	if !c.Emulating() {
-		return c.Host().Inputs(), true
+		return c.Host("").Inputs(), true
 	}
 	tree, err := c.cached(r, h, t)
 	if err != nil {
@@ -77,7 +88,7 @@ func (c Config) Inputs(r *recipe.Recipe, h arch.Host, t arch.Target) (in map[str
 // work dir's overlay layer is set up.
 func (c Config) Open(ctx context.Context, r *recipe.Recipe, h arch.Host, t arch.Target, workDir string, offline bool, out io.Writer) (Executor, error) {
 	if !c.Emulating() {
-		return c.Host(), nil
+		return c.Host(workDir), nil
 	}
 	if os.Geteuid() != 0 {
 		return nil, ErrNeedsRoot

@@ -84,7 +84,7 @@ func Build(r Run) (*Statement, error) {
 			return nil, err
 		}
 		bd.ResolvedDependencies = append(bd.ResolvedDependencies, deps...)
-		st.Subject = append(st.Subject, subjects(s, cp, end)...)
+		st.Subject = append(st.Subject, subjects(r.Plan, s, cp, end)...)
 		b := stepRecord(r, s, cp, ran[s.ID])
 		if id := stepFacts(r, s, cp, end); id != "" {
 			b.Annotations["hostFacts"] = shortID(id)
@@ -226,7 +226,10 @@ func patchDescriptors(comp string, p plan.Patch) ([]ResourceDescriptor, error) {
 // since carries a "mismatch" annotation, which fails `record --verify`.
 // Without an end (a checkpoint from a bootstrap that did not keep one), a
 // tree hash from the checkpoint stands in, also taken at the step's end.
-func subjects(s *plan.Step, cp *state.Checkpoint, end *StepEnd) []ResourceDescriptor {
+// A subject is named by its path as steps see it (below the plan's Root,
+// the sandbox's fixed path: the same on every machine) and located by
+// its file:// URI where it is on this one.
+func subjects(p *plan.Plan, s *plan.Step, cp *state.Checkpoint, end *StepEnd) []ResourceDescriptor {
 	if cp == nil {
 		return nil // not built by this recipe as it stands
 	}
@@ -236,7 +239,7 @@ func subjects(s *plan.Step, cp *state.Checkpoint, end *StepEnd) []ResourceDescri
 		if err := json.Unmarshal(cp.Record, &res); err != nil || !res.Identical {
 			return nil
 		}
-		d := ResourceDescriptor{Name: s.Verify.File, URI: "file://" + s.Verify.File,
+		d := ResourceDescriptor{Name: p.StepPath(s.Verify.File), URI: "file://" + s.Verify.File,
 			Digest:      map[string]string{"sha256": res.ArtifactSHA256},
 			Annotations: map[string]any{"verified": "bit-identical", "reference": s.Verify.Reference}}
 		return []ResourceDescriptor{markMismatch(d)}
@@ -252,7 +255,7 @@ func subjects(s *plan.Step, cp *state.Checkpoint, end *StepEnd) []ResourceDescri
 		if dg == nil {
 			continue
 		}
-		out = append(out, markMismatch(ResourceDescriptor{Name: o, URI: "file://" + o, Digest: dg}))
+		out = append(out, markMismatch(ResourceDescriptor{Name: p.StepPath(o), URI: "file://" + o, Digest: dg}))
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
@@ -152,11 +153,17 @@ func VerifyFile(ctx context.Context, path string, pub ed25519.PublicKey) (*Verif
 	}
 	for _, s := range f.Statement.Subject {
 		v.Subjects++
+		// Named by where it is on this machine: the name is the path
+		// steps saw (the sandbox's fixed one).
+		where := s.Name
+		if p, ok := strings.CutPrefix(s.URI, "file://"); ok {
+			where = p
+		}
 		if m, ok := s.Annotations["mismatch"]; ok {
-			v.Problems = append(v.Problems, fmt.Sprintf("subject %s: the record says: %v", s.Name, m))
+			v.Problems = append(v.Problems, fmt.Sprintf("subject %s: the record says: %v", where, m))
 		}
 		if why := CheckSubject(s); why != "" {
-			v.Problems = append(v.Problems, fmt.Sprintf("subject %s: %s", s.Name, why))
+			v.Problems = append(v.Problems, fmt.Sprintf("subject %s: %s", where, why))
 		}
 	}
 	return v, nil

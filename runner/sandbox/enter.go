@@ -110,6 +110,11 @@ func assemble(spec Spec, confine bool) error {
 			}
 		}
 	}
+	if spec.WorkRoot != "" {
+		if err := coverParent(root, spec.WorkRoot); err != nil {
+			return err
+		}
+	}
 	for _, b := range binds { // mount points, while the tree is writable
 		_ = mountPoint(filepath.Join(root, b.Dst), b.Src)
 	}
@@ -138,6 +143,28 @@ func assemble(spec Spec, confine bool) error {
 	}
 	if confine {
 		return minimalDev(filepath.Join(orSlash(root), "dev"), devs)
+	}
+	return nil
+}
+
+// coverParent mounts a small empty tmpfs on the parent of the work dir's
+// fixed path (inside root), in which the mount point is then made: the
+// host's (or the root file system's) own tree gets no directory it did
+// not have. On the host the parent must exist (/mnt does on every Debian
+// system); a root file system without it gets it in its overlay layer,
+// which is bootstrap's.
+func coverParent(root, workRoot string) error {
+	parent := filepath.Join(orSlash(root), filepath.Dir(workRoot))
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		if root == "" {
+			return fmt.Errorf("the work dir's fixed path %s needs the directory %s, which this host lacks (create it, or run with --no-sandbox)", workRoot, parent)
+		}
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return fmt.Errorf("the work dir's fixed path %s needs the directory %s: %w", workRoot, parent, err)
+		}
+	}
+	if err := syscall.Mount("tmpfs", parent, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "mode=0755,size=64k"); err != nil {
+		return fmt.Errorf("mount a tmpfs on %s for the work dir's fixed path %s: %w", parent, workRoot, err)
 	}
 	return nil
 }

@@ -4,14 +4,18 @@
 // executes the step's shell, which is the PID namespace's init.
 //
 // Decided here, in one place:
+//   - where: the work dir's trees appear at one fixed path, WorkRoot,
+//     wherever the work dir is, so that what a step runs (and its
+//     signature) names no machine's layout;
 //   - writable: the component's own source and build trees, the shared
 //     install prefix (<work>/install, which every real recipe installs
 //     into), a private /tmp and HOME;
 //   - read-only: everything else of the host (or of the root file system
 //     under emulation), the trees and declared outputs of the components
 //     it needs (mounted read-only over the writable prefix), /sys;
-//   - invisible: the rest of the work dir (state/, logs/, other
-//     components), the cache, the caller's home;
+//   - invisible: the work dir at its real path and the rest of it
+//     (state/, logs/, other components), the cache, the caller's home,
+//     the host's /mnt (covered to hold WorkRoot);
 //   - its own /proc (with /proc/sys read-only), a minimal /dev, no network
 //     but loopback, umask 022;
 //   - when the shell exits, the kernel kills every process left in the
@@ -37,13 +41,29 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 )
 
 // Version names the sandbox's rules; it is the value of every sandboxed
 // run step's "sandbox" signature input, so changing the rules (or turning
-// the sandbox on or off) reruns each step once.
-const Version = "v1"
+// the sandbox on or off) reruns each step once. v2: the work dir is seen
+// at WorkRoot.
+const Version = "v2"
+
+// WorkRoot is the one fixed path at which every sandboxed run step sees
+// the work dir, wherever it lives on the machine (as Nix fixes
+// /nix/store): ${{ work }} and every path derived from it expand below
+// it, so a step's signature, and the paths a build embeds in what it
+// makes (Go records its GOROOT), are the same in any work dir on any
+// machine. Its parent, /mnt, exists on every Debian system (base-files)
+// and in its root file systems, and is by the FHS the administrator's
+// place for temporary mounts, which no build reads: the sandbox covers
+// it with a small empty tmpfs of its own and makes the mount point
+// there, so nothing is created on the host's file system (see
+// docs/sandbox.md).
+const WorkRoot = "/mnt/bootstrap"
 
 // Arg is the hidden first argument with which bootstrap re-executes itself
 // to set up a sandbox (see Enter).
@@ -82,6 +102,9 @@ type Spec struct {
 	Binds []Bind
 	// Hide are host directories covered by an empty read-only tmpfs.
 	Hide []string `json:",omitempty"`
+	// WorkRoot, when set, is where binds put the work dir (WorkRoot):
+	// its parent is covered by a fresh tmpfs that holds the mount point.
+	WorkRoot string `json:",omitempty"`
 	// Dir is the working directory inside; Argv the command.
 	Dir  string
 	Argv []string
@@ -157,6 +180,9 @@ func userNote() string {
 type Step struct {
 	// WorkDir is hidden but for what follows.
 	WorkDir string
+	// Root is where the step sees WorkDir (WorkRoot); "" shows every
+	// tree at its real path.
+	Root string
 	// Own are writable: the component's source and build trees and the
 	// shared install prefix.
 	Own []string
@@ -194,19 +220,39 @@ func (s Step) Binds() []Bind {
 	}
 	if s.Privileged {
 		// It sees the whole host, the work dir included, which the
-		// private /tmp would cover when it lives below /tmp.
+		// private /tmp would cover when it lives below /tmp; and the
+		// work dir at the fixed path, which its commands name.
 		add(Bind{Src: s.WorkDir})
+		if s.Root != "" {
+			add(Bind{Src: s.WorkDir, Dst: s.Root})
+		}
 		return out
 	}
 	for _, p := range s.Own {
 		if src := s.Scratch[p]; src != "" {
-			add(Bind{Src: src, Dst: p})
+			add(Bind{Src: src, Dst: s.inside(p)})
 			continue
 		}
-		add(Bind{Src: p})
+		add(Bind{Src: p, Dst: s.inside(p)})
 	}
 	for _, p := range s.Sees {
-		add(Bind{Src: p, RO: true})
+		add(Bind{Src: p, Dst: s.inside(p), RO: true})
 	}
 	return out
+}
+
+// inside is where the step sees p, a path below WorkDir: below Root.
+func (s Step) inside(p string) string {
+	p = filepath.Clean(p)
+	if s.Root == "" {
+		return p
+	}
+	w := filepath.Clean(s.WorkDir)
+	if p == w {
+		return s.Root
+	}
+	if rest, ok := strings.CutPrefix(p, w+"/"); ok {
+		return filepath.Join(s.Root, rest)
+	}
+	return p
 }

@@ -29,9 +29,10 @@ func TestStartError(t *testing.T) {
 }
 
 // TestStepBinds: private /tmp and HOME first, then own trees writable and
-// needed ones read-only; a privileged step gets the private dirs and the
-// whole work dir (a private /tmp must not cover one below /tmp); a
-// path that does not exist is left out.
+// needed ones read-only, each at its real path or, with Root, at the same
+// place below the fixed path; a privileged step gets the private dirs
+// and the whole work dir (a private /tmp must not cover one below /tmp),
+// also at Root; a path that does not exist is left out.
 func TestStepBinds(t *testing.T) {
 	dir := t.TempDir()
 	p := func(name string) string {
@@ -41,24 +42,37 @@ func TestStepBinds(t *testing.T) {
 		}
 		return path
 	}
-	s := Step{WorkDir: dir, Own: []string{p("src/b"), filepath.Join(dir, "missing")}, Sees: []string{p("build/a")},
-		Tmp: p("sandbox/tmp"), Home: p("sandbox/home"), TmpDir: "/w/tmp", HomeDir: "/w/home"}
-	want := []Bind{{Src: s.Tmp, Dst: "/tmp"}, {Src: s.Tmp, Dst: "/w/tmp"}, {Src: s.Home, Dst: "/w/home"},
-		{Src: filepath.Join(dir, "src/b")}, {Src: filepath.Join(dir, "build/a"), RO: true}}
-	if got := s.Binds(); !reflect.DeepEqual(got, want) {
-		t.Errorf("binds %+v\nwant %+v", got, want)
-	}
-	// run --check: a scratch tree is mounted at the own tree's path.
-	s.Scratch = map[string]string{filepath.Join(dir, "src/b"): p("check/b/src")}
-	scratch := append(append(want[:3:3], Bind{Src: filepath.Join(dir, "check/b/src"), Dst: filepath.Join(dir, "src/b")}), want[4])
-	if got := s.Binds(); !reflect.DeepEqual(got, scratch) {
-		t.Errorf("binds with a scratch tree %+v\nwant %+v", got, scratch)
-	}
-	s.Scratch = nil
-	s.Privileged = true
-	priv := append(want[:3:3], Bind{Src: dir})
-	if got := s.Binds(); !reflect.DeepEqual(got, priv) {
-		t.Errorf("privileged binds %+v, want %+v", got, priv)
+	for _, tc := range []struct {
+		name, root string
+		at         func(rel string) string // where a tree below the work dir is seen
+	}{
+		{"real paths", "", func(rel string) string { return filepath.Join(dir, rel) }},
+		{"fixed root", WorkRoot, func(rel string) string { return filepath.Join(WorkRoot, rel) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Step{WorkDir: dir, Root: tc.root, Own: []string{p("src/b"), filepath.Join(dir, "missing")}, Sees: []string{p("build/a")},
+				Tmp: p("sandbox/tmp"), Home: p("sandbox/home"), TmpDir: "/w/tmp", HomeDir: "/w/home"}
+			want := []Bind{{Src: s.Tmp, Dst: "/tmp"}, {Src: s.Tmp, Dst: "/w/tmp"}, {Src: s.Home, Dst: "/w/home"},
+				{Src: filepath.Join(dir, "src/b"), Dst: tc.at("src/b")}, {Src: filepath.Join(dir, "build/a"), Dst: tc.at("build/a"), RO: true}}
+			if got := s.Binds(); !reflect.DeepEqual(got, want) {
+				t.Errorf("binds %+v\nwant %+v", got, want)
+			}
+			// run --check: a scratch tree is mounted where the own tree is seen.
+			s.Scratch = map[string]string{filepath.Join(dir, "src/b"): p("check/b/src")}
+			scratch := append(append(want[:3:3], Bind{Src: filepath.Join(dir, "check/b/src"), Dst: tc.at("src/b")}), want[4])
+			if got := s.Binds(); !reflect.DeepEqual(got, scratch) {
+				t.Errorf("binds with a scratch tree %+v\nwant %+v", got, scratch)
+			}
+			s.Scratch = nil
+			s.Privileged = true
+			priv := append(want[:3:3], Bind{Src: dir})
+			if tc.root != "" {
+				priv = append(priv, Bind{Src: dir, Dst: tc.root})
+			}
+			if got := s.Binds(); !reflect.DeepEqual(got, priv) {
+				t.Errorf("privileged binds %+v, want %+v", got, priv)
+			}
+		})
 	}
 }
 
