@@ -125,17 +125,12 @@ func (m *machine) pub() string {
 	return filepath.Join(m.home, ".config", "bootstrap", "keys", sign.PublicName)
 }
 
-// freshWorkDir moves the work dir at w away (keeping it for later
-// comparison) so that the next machine finds none there.
-// TODO(h4-loc): once signatures do not depend on the work dir's path,
-// give the second machine a work dir at another path instead.
-func freshWorkDir(t *testing.T, w string) string {
-	t.Helper()
-	kept := fmt.Sprintf("%s.%d", w, time.Now().UnixNano())
-	if err := os.Rename(w, kept); err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return kept
+// elsewhere is a fresh work dir path for another machine, at another
+// path and depth than any other: signatures do not depend on where the
+// work dir is (steps see it at one fixed path), so a cache entry made in
+// one is restored in another.
+func elsewhere(t *testing.T) string {
+	return filepath.Join(t.TempDir(), "another", "place", "work")
 }
 
 var runStepRE = regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d start (c\d:build)$`)
@@ -202,7 +197,7 @@ func TestBuildCacheRegistry(t *testing.T) {
 		}
 	}
 	want := treeHashes(t, w)
-	freshWorkDir(t, w)
+	w = elsewhere(t)
 
 	// Machine 2: a fresh work dir, an empty cache, its own key, trusting
 	// machine 1's.
@@ -238,14 +233,14 @@ func TestBuildCacheRegistry(t *testing.T) {
 	prov, _ := os.ReadFile(filepath.Join(w, "provenance.json"))
 	checkProvenanceRestored(t, prov, url)
 	c1Key := restoredKey(t, w, "c1")
-	freshWorkDir(t, w)
+	w = elsewhere(t)
 
 	t.Run("changed patch of c2: c1 restored, c2 to c4 rebuilt, as explain says", func(t *testing.T) {
 		p2 := filepath.Join(filepath.Dir(recipe), "p2.patch")
 		orig, _ := os.ReadFile(p2)
 		os.WriteFile(p2, []byte(patchText("b.txt", "b", "B2")), 0o644)
 		defer os.WriteFile(p2, orig, 0o644)
-		defer freshWorkDir(t, w)
+		w := elsewhere(t)
 		m := newMachine(t, auth)
 		args := []string{"--workdir", w, "--cache-from", url, "--trust", m1.pub()}
 		if r := m.bs(append([]string{"explain", recipe, "c1:build"}, args...)...); !strings.Contains(r.stdout, "restorable from "+url) {
@@ -320,7 +315,7 @@ func TestBuildCacheRegistry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.before()
 			defer tc.after()
-			defer freshWorkDir(t, w)
+			w := elsewhere(t)
 			m := newMachine(t, auth)
 			args := []string{"run", recipe, "--workdir", w, "--cache-from", url, "--to", "c1"}
 			if tc.trust {
@@ -345,7 +340,7 @@ func TestBuildCacheRegistry(t *testing.T) {
 
 	t.Run("registry down", func(t *testing.T) {
 		reg.Stop()
-		defer freshWorkDir(t, w)
+		w := elsewhere(t)
 		m := newMachine(t, auth)
 		r := m.bs("run", recipe, "--workdir", w, "--cache-from", url, "--cache-to", url, "--to", "c1")
 		if r.code != 0 {
@@ -409,17 +404,17 @@ func flip(t *testing.T, p string) {
 // trees; then a last run finishes the work and matches them all.
 func sigkillRestores(t *testing.T, recipe, w string, want map[string]string, url, auth, trust string) {
 	m := newMachine(t, auth)
-	args := []string{"run", recipe, "--workdir", w, "--cache-from", url, "--trust", trust}
+	run := func() []string { return []string{"run", recipe, "--workdir", w, "--cache-from", url, "--trust", trust} }
 	start := time.Now()
-	if r := m.bs(args...); r.code != 0 || !strings.Contains(r.stdout, "restored 4 of 4") {
+	if r := m.bs(run()...); r.code != 0 || !strings.Contains(r.stdout, "restored 4 of 4") {
 		t.Fatalf("a whole restore: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	whole := time.Since(start)
 	treesOf := map[string][]string{"c1": {"src/c1", "build/c1"}, "c2": {"src/c2", "build/c2"}, "c3": {"build/c3"}, "c4": {"build/c4", "install/c4.txt"}}
 	wrong, partial := 0, 0
 	for i := range 20 {
-		freshWorkDir(t, w)
-		cmd := exec.Command(binary, args...)
+		w = elsewhere(t)
+		cmd := exec.Command(binary, run()...)
 		cmd.Dir = m.home
 		cmd.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(m.home, ".cache"), "XDG_CONFIG_HOME="+filepath.Join(m.home, ".config")), m.env...)
 		if err := cmd.Start(); err != nil {
@@ -457,7 +452,7 @@ func sigkillRestores(t *testing.T, recipe, w string, want map[string]string, url
 		}
 	}
 	// The last state is finished by an ordinary run with the cache.
-	r := m.bs(args...)
+	r := m.bs(run()...)
 	if r.code != 0 {
 		t.Fatalf("the run after the last kill: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -465,7 +460,6 @@ func sigkillRestores(t *testing.T, recipe, w string, want map[string]string, url
 		t.Errorf("after the kills, trees differ:\n got %v\nwant %v", got, want)
 	}
 	t.Logf("20 SIGKILLs within a %s restore: %d left some components restored and others not, %d wrong states", whole.Round(time.Millisecond), partial, wrong)
-	freshWorkDir(t, w)
 }
 
 // TestBuildCacheFileStore is the same round trip through a plain
@@ -480,7 +474,7 @@ func TestBuildCacheFileStore(t *testing.T) {
 		t.Fatalf("machine 1: exit %d, want 4 pushes\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	want := treeHashes(t, w)
-	freshWorkDir(t, w)
+	w = elsewhere(t)
 	m2 := newMachine(t)
 	r := m2.bs("run", recipe, "--workdir", w, "--cache-from", url, "--trust", m1.pub())
 	if r.code != 0 || !strings.Contains(r.stdout, "restored 4 of 4 components") || len(ranCommands(r.stdout)) != 0 {
@@ -509,7 +503,7 @@ func TestBuildCacheFileStore(t *testing.T) {
 		t.Fatalf("%d records in %s, c1's archive %q", len(records), dir, c1Blob)
 	}
 	flip(t, c1Blob)
-	freshWorkDir(t, w)
+	w = elsewhere(t)
 	r = m2.bs("run", recipe, "--workdir", w, "--cache-from", url, "--trust", m1.pub())
 	if r.code != 0 || strings.Contains(r.stdout, "restored c1") || fmt.Sprint(ranCommands(r.stdout)) != "[c1:build]" ||
 		!strings.Contains(r.stdout, "as its signed record says") {
