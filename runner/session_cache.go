@@ -202,8 +202,9 @@ type found struct {
 
 // cacheLookup finds the component's trusted record in the first store that has
 // one. Each store that has none, or one that is not trusted, or cannot be
-// asked, adds a line to why.
-func cacheLookup(ctx context.Context, c *cacheComponent, stores []buildcache.Store, trusted []ed25519.PublicKey, timeout time.Duration) (f *found, why []string) {
+// asked, adds a line to why; the stores that could not be asked (down,
+// slow, refusing) are in unreachable.
+func cacheLookup(ctx context.Context, c *cacheComponent, stores []buildcache.Store, trusted []ed25519.PublicKey, timeout time.Duration) (f *found, why []string, unreachable []buildcache.Store) {
 	key := c.key()
 	for _, st := range stores {
 		lctx, cancel := context.WithTimeout(ctx, timeout)
@@ -215,6 +216,7 @@ func cacheLookup(ctx context.Context, c *cacheComponent, stores []buildcache.Sto
 		}
 		if err != nil {
 			why = append(why, fmt.Sprintf("%s cannot be asked: %v", st, err))
+			unreachable = append(unreachable, st)
 			continue
 		}
 		v, err := buildcache.Open(ctx, env, key, trusted)
@@ -222,9 +224,9 @@ func cacheLookup(ctx context.Context, c *cacheComponent, stores []buildcache.Sto
 			why = append(why, fmt.Sprintf("in %s, but %v", st, err))
 			continue
 		}
-		return &found{rec: v, store: st}, why
+		return &found{rec: v, store: st}, why, unreachable
 	}
-	return nil, why
+	return nil, why, unreachable
 }
 
 // Restorable is what the cache can do for a component that is not done,
@@ -267,11 +269,16 @@ func (s *Session) Restorable(ctx context.Context, sts []*Status) ([]Restorable, 
 			continue
 		}
 		r := Restorable{Component: c.name, After: notReady(c, ready)}
-		if f, why := cacheLookup(ctx, c, stores, trusted, planLookupTimeout); f != nil {
+		f, why, down := cacheLookup(ctx, c, stores, trusted, planLookupTimeout)
+		stores = without(stores, down) // one wait per store, not one per component
+		if f != nil {
 			r.From, r.Signer = f.store.String(), f.rec.Signer
 			ready[c.name] = true
 		} else {
 			r.Why = why
+			if len(why) == 0 {
+				r.Why = []string{"no --cache-from store answered"}
+			}
 		}
 		out = append(out, r)
 	}
@@ -365,6 +372,35 @@ type restorer struct {
 	skip map[string]bool
 }
 
+// lookup is cacheLookup in the stores that answered so far: a store that
+// is down or slow costs the run one timeout, not one per component.
+func (r *restorer) lookup(ctx context.Context, c *cacheComponent) (*found, []string) {
+	r.mu.Lock()
+	stores := r.stores
+	r.mu.Unlock()
+	f, why, down := cacheLookup(ctx, c, stores, r.trusted, lookupTimeout)
+	if len(down) > 0 {
+		r.mu.Lock()
+		r.stores = without(r.stores, down)
+		r.mu.Unlock()
+		for _, st := range down {
+			r.pr.Printf("warning: %s is not asked again in this run", st)
+		}
+	}
+	return f, why
+}
+
+// without is stores less those in drop.
+func without(stores, drop []buildcache.Store) []buildcache.Store {
+	var out []buildcache.Store
+	for _, st := range stores {
+		if !slices.Contains(drop, st) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // entry is the index of c's first build step that depends on another
 // component (0 when none): when it is about to run, everything c needs is
 // done, and the steps before it (its fetch) are c's own.
@@ -396,7 +432,7 @@ func (r *restorer) restoreStep(ctx context.Context, st *plan.Step) (bool, error)
 	}
 	delete(r.later, st.Component) // once
 	r.mu.Unlock()
-	f, why := cacheLookup(ctx, c, r.stores, r.trusted, lookupTimeout)
+	f, why := r.lookup(ctx, c)
 	if f == nil {
 		for _, w := range why {
 			if !strings.HasPrefix(w, "not in ") {
@@ -444,7 +480,7 @@ func (r *restorer) restoreAll(ctx context.Context, sts []*Status, sel Selection)
 			continue
 		}
 		tried++
-		f, why := cacheLookup(ctx, c, r.stores, r.trusted, lookupTimeout)
+		f, why := r.lookup(ctx, c)
 		if f == nil {
 			for _, w := range why {
 				if !strings.HasPrefix(w, "not in ") {
