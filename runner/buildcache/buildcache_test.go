@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,5 +232,38 @@ func TestOpenStoreURLs(t *testing.T) {
 		if _, err := buildcache.OpenStore(u, buildcache.Options{}); err == nil {
 			t.Errorf("OpenStore(%q) accepted", u)
 		}
+	}
+}
+
+// TestOCIStoreSlowRegistryTimesOut: a registry that accepts connections
+// and never answers costs the caller its deadline, not more.
+func TestOCIStoreSlowRegistryTimesOut(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	s, err := buildcache.OpenStore("oci://"+l.Addr().String()+"/slow/cache", buildcache.Options{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = s.Record(ctx, buildcache.Key("c", nil))
+	if err == nil || errors.Is(err, buildcache.ErrNotFound) {
+		t.Fatalf("Record from a registry that never answers: %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Record took %s with a 500ms deadline", d)
 	}
 }
