@@ -518,3 +518,31 @@ func TestBuildCacheFileStore(t *testing.T) {
 		t.Errorf("trees differ from machine 1's:\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestBuildCacheUsageErrors: a store URL or trusted key that cannot be
+// used stops a command before any work, with exit 2 and the reason.
+func TestBuildCacheUsageErrors(t *testing.T) {
+	recipe := cacheFixture(t, "0")
+	w := filepath.Join(t.TempDir(), "work")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", recipe, "--workdir", w, "--cache-to", "s3://bucket/key"}, "unknown kind of store"},
+		{[]string{"run", recipe, "--workdir", w, "--cache-from", "oci://registry.example"}, "oci://HOST[:PORT]/REPO"},
+		{[]string{"run", recipe, "--workdir", w, "--cache-from", "file://relative/dir"}, "file:///ABSOLUTE/PATH"},
+		{[]string{"run", recipe, "--workdir", w, "--cache-from", "file:///tmp/x", "--trust", "/nonexistent/alice.pub"}, "--trust"},
+		{[]string{"plan", recipe, "--workdir", w, "--cache-from", "ftp://host/dir"}, "unknown kind of store"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args[2:], " "), func(t *testing.T) {
+			r := newMachine(t).bs(tc.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, want 2 and %q\n%s%s", r.code, tc.want, r.stdout, r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(w, "state")); err == nil {
+				t.Errorf("%s has checkpoints: the command did work before refusing", w)
+			}
+		})
+	}
+}
