@@ -38,6 +38,9 @@ type restorer struct {
 	// skip are the steps restored during the run, which the scheduler
 	// then finds done.
 	skip map[string]bool
+	// ran are the steps run before the run proper (restored components'
+	// verify steps), for its summary and record.
+	ran []string
 }
 
 // lookup is cacheLookup in the stores that answered so far: a store that
@@ -214,6 +217,9 @@ func (r *restorer) restore(ctx context.Context, c *cacheComponent, f *found, fro
 		return true, nil
 	}
 	err = r.run(ctx, c.verify)
+	r.mu.Lock()
+	r.ran = append(r.ran, c.verify.ID)
+	r.mu.Unlock()
 	var mm *verify.MismatchError
 	switch {
 	case err == nil:

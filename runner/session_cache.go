@@ -298,29 +298,30 @@ func notReady(c *cacheComponent, ready map[string]bool) string {
 	return ""
 }
 
-// cacheHooks sets opts.Restore when the session restores from a cache:
+// cacheHooks sets opts.Restore and opts.RestoreStep when the session
+// restores from a cache, and returns the restorer (nil when it does not):
 // before the run, it restores what it can (see above), printing a line
 // per component, loads the signing key and sets *started so that the run's
 // record is written (it says what was restored) even when nothing else
 // runs.
-func (s *Session) cacheHooks(opts *Options, pr progress.Printer, rec *recording, started *time.Time) error {
+func (s *Session) cacheHooks(opts *Options, pr progress.Printer, rec *recording, started *time.Time) (*restorer, error) {
 	if to := s.cfg.BuildCache.To; to != "" {
 		// A mistyped --cache-to is a usage error now, not a warning
 		// after hours of building.
 		if _, err := openStores([]string{to}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if len(s.cfg.BuildCache.From) == 0 {
-		return nil
+		return nil, nil
 	}
 	stores, err := openStores(s.cfg.BuildCache.From)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	trusted, err := s.trustedKeys()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := &restorer{s: s, pr: pr, stores: stores, trusted: trusted, store: state.Open(s.plan.WorkDir),
 		later: map[string]*cacheComponent{}, skip: map[string]bool{}}
@@ -344,7 +345,19 @@ func (s *Session) cacheHooks(opts *Options, pr progress.Printer, rec *recording,
 		}
 		return true, nil
 	}
-	return nil
+	return r, nil
+}
+
+// ranBefore adds to a run's summary the steps its restores ran before
+// it (their verify steps).
+func (r *restorer) ranBefore(sum *Summary) {
+	if r == nil || sum == nil || len(r.ran) == 0 {
+		return
+	}
+	sum.Ran = append(slices.Clip(r.ran), sum.Ran...)
+	for _, id := range r.ran {
+		sum.Why[id] = []string{"its component was restored from the cache"}
+	}
 }
 
 // cacheDir is the session's cache dir, "" when there is none.

@@ -109,10 +109,12 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		},
 	}
 	rec := s.recordHooks(&opts, place, cache)
-	if err := s.cacheHooks(&opts, o.Printer, rec, &started); err != nil {
+	restores, err := s.cacheHooks(&opts, o.Printer, rec, &started)
+	if err != nil {
 		return nil, err
 	}
 	sum, err := Run(ctx, s.plan, opts)
+	restores.ranBefore(sum)
 	if !o.DryRun && ctx.Err() == nil {
 		// After the lock is released: a push never holds up the next run
 		// of this work dir, and its failure is a warning.
