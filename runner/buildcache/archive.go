@@ -117,7 +117,8 @@ func addEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 // accepting only entries inside one of trees (as in Pack) and never
 // writing through a symlink (os.Root): whatever the archive holds, it
 // lands under dest. Modes and modification times are restored,
-// directories' last. Errors name the entry.
+// directories' last (a read-only directory gets its files first).
+// Errors name the entry.
 func Unpack(ctx context.Context, r io.Reader, dest string, trees []string) error {
 	zr, err := zstd.NewReader(r)
 	if err != nil {
@@ -134,6 +135,7 @@ func Unpack(ctx context.Context, r io.Reader, dest string, trees []string) error
 	defer root.Close()
 	type dirTime struct {
 		name string
+		mode fs.FileMode
 		t    time.Time
 	}
 	var dirs []dirTime
@@ -164,13 +166,12 @@ func Unpack(ctx context.Context, r io.Reader, dest string, trees []string) error
 		}
 		switch hdr.Typeflag {
 		case tar.TypeDir:
+			// Its mode is set at the end: a read-only directory must
+			// still take its files.
 			if err := root.MkdirAll(local, 0o755); err != nil {
 				return fmt.Errorf("unpack %s: %w", name, err)
 			}
-			if err := root.Chmod(local, mode); err != nil {
-				return fmt.Errorf("unpack %s: %w", name, err)
-			}
-			dirs = append(dirs, dirTime{local, hdr.ModTime})
+			dirs = append(dirs, dirTime{local, mode, hdr.ModTime})
 		case tar.TypeSymlink:
 			if err := root.Symlink(hdr.Linkname, local); err != nil {
 				return fmt.Errorf("unpack %s: %w", name, err)
@@ -190,6 +191,9 @@ func Unpack(ctx context.Context, r io.Reader, dest string, trees []string) error
 	// parent's again.
 	sort.Slice(dirs, func(i, j int) bool { return dirs[i].name > dirs[j].name })
 	for _, d := range dirs {
+		if err := root.Chmod(d.name, d.mode); err != nil {
+			return fmt.Errorf("unpack %s: %w", d.name, err)
+		}
 		if err := root.Chtimes(d.name, d.t, d.t); err != nil {
 			return fmt.Errorf("unpack %s: %w", d.name, err)
 		}

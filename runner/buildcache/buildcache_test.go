@@ -35,6 +35,11 @@ func tree(t *testing.T) string {
 	os.Chmod(filepath.Join(w, "install/tool"), 0o755)
 	os.Symlink("sub/deep.txt", filepath.Join(w, "src/c/link"))
 	os.MkdirAll(filepath.Join(w, "build/c/empty"), 0o755)
+	// A read-only directory with a file in it (as Go's module cache has).
+	os.MkdirAll(filepath.Join(w, "build/c/ro"), 0o755)
+	os.WriteFile(filepath.Join(w, "build/c/ro/f"), []byte("x"), 0o444)
+	os.Chmod(filepath.Join(w, "build/c/ro"), 0o555)
+	t.Cleanup(func() { os.Chmod(filepath.Join(w, "build/c/ro"), 0o755) })
 	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	os.Chtimes(filepath.Join(w, "src/c/main.c"), old, old)
 	return w
@@ -84,6 +89,10 @@ func TestPackUnpackKeepsTreeHashesModesAndTimes(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dest, "install/tool")); fi.Mode().Perm() != 0o755 {
 		t.Errorf("install/tool mode %v, want 0755", fi.Mode().Perm())
 	}
+	if fi, _ := os.Stat(filepath.Join(dest, "build/c/ro")); fi.Mode().Perm() != 0o555 {
+		t.Errorf("build/c/ro mode %v, want 0555", fi.Mode().Perm())
+	}
+	os.Chmod(filepath.Join(dest, "build/c/ro"), 0o755) // for TempDir's cleanup
 }
 
 func TestUnpackRefusesEntriesOutsideTheTrees(t *testing.T) {
