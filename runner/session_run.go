@@ -115,7 +115,7 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	sum, err := Run(ctx, s.plan, opts)
 	restores.ranBefore(sum)
-	if !o.DryRun && ctx.Err() == nil {
+	if !o.DryRun && ctx.Err() == nil && sum != nil { // sum is nil when the run never got the lock
 		// After the lock is released: a push never holds up the next run
 		// of this work dir, and its failure is a warning.
 		defer s.pushFinished(context.WithoutCancel(ctx), o.Printer, rec.key)
