@@ -106,7 +106,7 @@ func (s *Session) push(ctx context.Context, c *cacheComponent, byID map[string]*
 			rec.Builder, _ = json.Marshal(facts)
 		}
 	}
-	dir := filepath.Join(p.WorkDir, restoreDir)
+	dir := filepath.Join(p.WorkDir, pushDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}

@@ -68,8 +68,13 @@ func transferTimeout(size int64) time.Duration {
 	return time.Minute + time.Duration(size/(512<<10))*time.Second
 }
 
-// restoreDir is where restores stage their trees.
-const restoreDir = ".cache-restore"
+// restoreDir is where restores stage their trees, under the work dir's
+// lock (what a killed run left there is removed by the next); pushDir
+// where pushes pack archives, after the lock is released.
+const (
+	restoreDir = ".cache-restore"
+	pushDir    = ".cache-push"
+)
 
 // cacheComponent is a component as the cache sees it.
 type cacheComponent struct {
@@ -328,6 +333,9 @@ func (s *Session) cacheHooks(opts *Options, pr progress.Printer, rec *recording,
 	opts.RestoreStep = r.restoreStep
 	opts.Restore = func(ctx context.Context, sts []*Status, run func(context.Context, *plan.Step) error) (bool, error) {
 		r.run = run
+		if err := os.RemoveAll(filepath.Join(s.plan.WorkDir, restoreDir)); err != nil {
+			return false, fmt.Errorf("remove a killed restore's leftovers: %w", err)
+		}
 		n, tried, err := r.restoreAll(ctx, sts, opts.Selection)
 		// Whatever was tried changed checkpoints (a failed restore
 		// forgets the component's): the statuses are read again.
