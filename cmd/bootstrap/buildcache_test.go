@@ -546,3 +546,48 @@ func TestBuildCacheUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildCacheToolIdentity: a component built with another host tool
+// (here a different program at the same path, as another gcc would be)
+// has another key, so the cache never hands it over for ours.
+func TestBuildCacheToolIdentity(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.MkdirAll(bin, 0o755)
+	tool := filepath.Join(bin, "porter-cc")
+	writeTool := func(version string) {
+		t.Helper()
+		if err := os.WriteFile(tool, []byte("#!/bin/sh\necho porter-cc "+version+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeTool("1")
+	recipe := filepath.Join(dir, "tool.yaml")
+	os.WriteFile(recipe, []byte(`name: tool-cache
+env:
+  PATH: `+bin+`:/usr/bin:/bin
+components:
+  - name: a
+    tools: [porter-cc]
+    steps:
+      - {name: build, run: 'echo built > out.txt'}
+`), 0o644)
+	url := "file://" + t.TempDir()
+	m1 := newMachine(t)
+	if r := m1.bs("run", recipe, "--workdir", elsewhere(t), "--cache-to", url, "--skip-doctor"); r.code != 0 || !strings.Contains(r.stdout, "pushed a") {
+		t.Fatalf("machine 1: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	m2 := newMachine(t)
+	args := []string{"--workdir", elsewhere(t), "--cache-from", url, "--trust", m1.pub()}
+	if r := m2.bs(append([]string{"plan", recipe}, args...)...); !strings.Contains(r.stdout, "a: restorable from") {
+		t.Fatalf("same tool: not restorable\n%s%s", r.stdout, r.stderr)
+	}
+	writeTool("2")
+	if r := m2.bs(append([]string{"plan", recipe}, args...)...); !strings.Contains(r.stdout, "a: not restorable: not in "+url) {
+		t.Fatalf("another tool: want not restorable\n%s%s", r.stdout, r.stderr)
+	}
+	r := m2.bs(append([]string{"run", recipe, "--skip-doctor"}, args...)...)
+	if r.code != 0 || strings.Contains(r.stdout, "restored a") || !strings.Contains(r.stdout, "start a:build") {
+		t.Fatalf("another tool: want a built, not restored: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
