@@ -232,27 +232,38 @@ func TestBuildCacheRegistry(t *testing.T) {
 	}
 	prov, _ := os.ReadFile(filepath.Join(w, "provenance.json"))
 	checkProvenanceRestored(t, prov, url)
-	c1Key := restoredKey(t, w, "c1")
 	w = elsewhere(t)
 
+	// The cases below build what they do not restore: they use the same
+	// chain with steps that do not sleep, which machine 1 pushes too.
+	fast := cacheFixture(t, "0")
+	if r := m1.bs("run", fast, "--workdir", elsewhere(t), "--cache-to", url); r.code != 0 || strings.Count(r.stdout, "pushed ") != 4 {
+		t.Fatalf("machine 1, the fast chain: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	wk := elsewhere(t)
+	if r := newMachine(t, auth).bs("run", fast, "--workdir", wk, "--to", "c1", "--cache-from", url, "--trust", m1.pub()); r.code != 0 {
+		t.Fatalf("restore c1 of the fast chain: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	c1Key := restoredKey(t, wk, "c1")
+
 	t.Run("changed patch of c2: c1 restored, c2 to c4 rebuilt, as explain says", func(t *testing.T) {
-		p2 := filepath.Join(filepath.Dir(recipe), "p2.patch")
+		p2 := filepath.Join(filepath.Dir(fast), "p2.patch")
 		orig, _ := os.ReadFile(p2)
 		os.WriteFile(p2, []byte(patchText("b.txt", "b", "B2")), 0o644)
 		defer os.WriteFile(p2, orig, 0o644)
 		w := elsewhere(t)
 		m := newMachine(t, auth)
 		args := []string{"--workdir", w, "--cache-from", url, "--trust", m1.pub()}
-		if r := m.bs(append([]string{"explain", recipe, "c1:build"}, args...)...); !strings.Contains(r.stdout, "restorable from "+url) {
+		if r := m.bs(append([]string{"explain", fast, "c1:build"}, args...)...); !strings.Contains(r.stdout, "restorable from "+url) {
 			t.Errorf("explain c1:build does not say restorable:\n%s%s", r.stdout, r.stderr)
 		}
 		for _, s := range []string{"c2:build", "c3:build", "c4:build"} {
-			r := m.bs(append([]string{"explain", recipe, s}, args...)...)
+			r := m.bs(append([]string{"explain", fast, s}, args...)...)
 			if !strings.Contains(r.stdout, "not restorable") {
 				t.Errorf("explain %s does not say it is not restorable:\n%s%s", s, r.stdout, r.stderr)
 			}
 		}
-		r := m.bs(append([]string{"run", recipe}, args...)...)
+		r := m.bs(append([]string{"run", fast}, args...)...)
 		if r.code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
@@ -317,7 +328,7 @@ func TestBuildCacheRegistry(t *testing.T) {
 			defer tc.after()
 			w := elsewhere(t)
 			m := newMachine(t, auth)
-			args := []string{"run", recipe, "--workdir", w, "--cache-from", url, "--to", "c1"}
+			args := []string{"run", fast, "--workdir", w, "--cache-from", url, "--to", "c1"}
 			if tc.trust {
 				args = append(args, "--trust", m1.pub())
 			}
@@ -342,7 +353,7 @@ func TestBuildCacheRegistry(t *testing.T) {
 		reg.Stop()
 		w := elsewhere(t)
 		m := newMachine(t, auth)
-		r := m.bs("run", recipe, "--workdir", w, "--cache-from", url, "--cache-to", url, "--to", "c1")
+		r := m.bs("run", fast, "--workdir", w, "--cache-from", url, "--cache-to", url, "--to", "c1")
 		if r.code != 0 {
 			t.Fatalf("a run with the registry down failed: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
