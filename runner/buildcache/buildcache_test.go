@@ -228,9 +228,19 @@ func TestOCIStoreAgainstDistribution(t *testing.T) {
 		hexd := strings.TrimPrefix(b.Digest, "sha256:")
 		flip(t, filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256", hexd[:2], hexd, "data"))
 	})
+	// The docker config ($DOCKER_CONFIG/config.json, else
+	// ~/.docker/config.json) is read too.
+	docker := t.TempDir()
+	data, _ := os.ReadFile(reg.AuthFile)
+	os.WriteFile(filepath.Join(docker, "config.json"), data, 0o600)
+	t.Setenv("DOCKER_CONFIG", docker)
+	viaDocker, _ := buildcache.OpenStore("oci://"+reg.Host+"/team/cache", buildcache.Options{Getenv: func(string) string { return "" }})
+	if _, err := viaDocker.Record(context.Background(), buildcache.Key("c", nil)); !errors.Is(err, buildcache.ErrNotFound) {
+		t.Fatalf("Record with the docker config's credentials: %v, want ErrNotFound", err)
+	}
 	// Without credentials the registry refuses.
-	anon, _ := buildcache.OpenStore("oci://"+reg.Host+"/team/cache", buildcache.Options{Getenv: func(string) string { return "" }})
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	anon, _ := buildcache.OpenStore("oci://"+reg.Host+"/team/cache", buildcache.Options{Getenv: func(string) string { return "" }})
 	if _, err := anon.Record(context.Background(), buildcache.Key("c", nil)); err == nil || errors.Is(err, buildcache.ErrNotFound) {
 		t.Fatalf("Record without credentials: %v, want the registry's refusal", err)
 	}
