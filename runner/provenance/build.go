@@ -91,6 +91,8 @@ func Build(r Run) (*Statement, error) {
 			if !slices.Contains(factSets, id) {
 				factSets = append(factSets, id)
 			}
+		} else if cp != nil && cp.Restored != nil {
+			b.Annotations["hostFacts"] = "built elsewhere: the cache record it was restored from names its builder"
 		} else if cp != nil {
 			b.Annotations["hostFacts"] = "not recorded (done by a bootstrap that did not keep them)"
 		}
