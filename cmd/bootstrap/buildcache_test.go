@@ -546,7 +546,7 @@ func TestBuildCacheUsageErrors(t *testing.T) {
 		{[]string{"plan", recipe, "--workdir", w, "--cache-from", "ftp://host/dir"}, "unknown kind of store"},
 	}
 	for _, tc := range tests {
-		t.Run(strings.Join(tc.args[2:], " "), func(t *testing.T) {
+		t.Run(tc.args[0]+" "+strings.Join(tc.args[4:], " "), func(t *testing.T) {
 			r := newMachine(t).bs(tc.args...)
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("exit %d, want 2 and %q\n%s%s", r.code, tc.want, r.stdout, r.stderr)
