@@ -71,6 +71,11 @@ func LogPath(workDir, id string) string {
 // otherwise ends as failed or interrupted, so that plan can tell those from
 // a step never tried. It returns the step's error.
 func (s *scheduler) execute(ctx context.Context, st *plan.Step) error {
+	if s.opts.RestoreStep != nil {
+		if done, err := s.opts.RestoreStep(ctx, st); err != nil || done {
+			return err
+		}
+	}
 	if err := s.store.Remove(st.ID); err != nil {
 		return fmt.Errorf("step %s: %w", st.ID, err)
 	}

@@ -61,6 +61,16 @@ type Options struct {
 	// (the provenance's digests and host facts) is taken there. An error
 	// fails the step.
 	StepEnded func(ctx context.Context, st *plan.Step, cp *state.Checkpoint) error
+	// Restore, when set, is called under the lock with every step's
+	// status before the run decides what to run (never in a dry run): it
+	// may restore components from a shared cache (session_cache.go),
+	// running a step through run (its verify step). restored says the
+	// statuses must be read again.
+	Restore func(ctx context.Context, statuses []*Status, run func(context.Context, *plan.Step) error) (restored bool, err error)
+	// RestoreStep, when set, is asked before each step runs whether it
+	// restored the step (and its checkpoint) instead: a component whose
+	// needs were built in this run is restored when its turn comes.
+	RestoreStep func(ctx context.Context, st *plan.Step) (done bool, err error)
 }
 
 // Summary is what a run did.
@@ -123,6 +133,21 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	statuses, err := Statuses(p, store)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Restore != nil && !opts.DryRun {
+		if opts.Executor == nil {
+			opts.Executor = executor.Host{}
+		}
+		sch := &scheduler{p: p, opts: opts, store: store, statuses: index(statuses)}
+		restored, err := opts.Restore(ctx, statuses, sch.execute)
+		if err != nil {
+			return nil, err
+		}
+		if restored {
+			if statuses, err = Statuses(p, store); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if !opts.DryRun {
 		// Only a cost saving (treecheck.go): a failure is not the run's.

@@ -45,6 +45,9 @@ type Config struct {
 	Detect func() (arch.Host, error)
 	// Getenv reads the caller's environment; nil means os.LookupEnv.
 	Getenv func(string) (string, bool)
+	// BuildCache is the shared build cache the session restores from and
+	// pushes to (session_cache.go, docs/cache.md).
+	BuildCache CacheConfig
 	// Notice receives a line for the porter that is not an error (the
 	// old default work dir still there); nil drops it.
 	Notice func(string)

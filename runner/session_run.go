@@ -109,7 +109,17 @@ func (s *Session) Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		},
 	}
 	rec := s.recordHooks(&opts, place, cache)
+	restores, err := s.cacheHooks(&opts, o.Printer, rec, &started)
+	if err != nil {
+		return nil, err
+	}
 	sum, err := Run(ctx, s.plan, opts)
+	restores.ranBefore(sum)
+	if !o.DryRun && ctx.Err() == nil && sum != nil { // sum is nil when the run never got the lock
+		// After the lock is released: a push never holds up the next run
+		// of this work dir, and its failure is a warning.
+		defer s.pushFinished(context.WithoutCancel(ctx), o.Printer, rec.key)
+	}
 	if started.IsZero() {
 		return sum, err // nothing ran: the last record stays
 	}
@@ -256,6 +266,7 @@ func (s *Session) writeRecord(ctx context.Context, o RunOptions, cache string, r
 		Parameters: map[string]any{
 			"from": o.From, "to": o.To, "only": o.Only, "force": o.Force, "forceAll": o.ForceAll,
 			"offline": c.Sources.Offline, "keepGoing": o.KeepGoing, "mirrors": c.Sources.Mirrors, "goproxy": os.Getenv("GOPROXY"),
+			"cacheFrom": c.BuildCache.From, "cacheTo": c.BuildCache.To,
 		},
 		Internal:     map[string]any{"workDir": p.WorkDir, "cache": cache, "jobs": c.Jobs},
 		Started:      started,

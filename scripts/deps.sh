@@ -15,7 +15,10 @@ set -eu
 # graphviz and chromium check `graph` and `report` for real (report_test.go:
 # dot parses the graph, headless Chromium loads the page; chromium is about
 # 80 MB to download, 290 MB installed).
-test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev groff-base python3-securesystemslib graphviz chromium"
+# docker-registry (the CNCF distribution registry 2.8) and apache2-utils
+# (htpasswd): the shared build cache's tests push to a real registry with
+# real authentication (runner/buildcache/registrytest).
+test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev groff-base python3-securesystemslib graphviz chromium docker-registry apache2-utils"
 # The real chain adds gccgo-12 (the seed compiler), Docker's build and run
 # dependencies, and busybox-static for the smoke-test image.
 # The foreign board of make e2e-board (scripts/e2e-board.sh) adds

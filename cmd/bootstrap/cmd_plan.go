@@ -19,6 +19,8 @@ type planCmdOptions struct {
 	planOptions
 	// JSON prints the plan as one JSON object (see planJSONHelp).
 	JSON bool
+	// BuildCache is --cache-from and --trust: say what a run would restore.
+	BuildCache runner.CacheConfig
 }
 
 // planJSONHelp documents `plan --json`; runner.PlanReport is its shape,
@@ -48,13 +50,13 @@ func planCommand() *cli.Command {
 		Usage:       "show each step: done, stale (and why), pending, failed, running or interrupted, with the time it took last",
 		ArgsUsage:   "RECIPE",
 		Description: planJSONHelp,
-		Flags:       append(planCacheFlags(), &cli.BoolFlag{Name: "json", Usage: "print the plan as JSON (shape below)"}),
+		Flags:       append(append(planCacheFlags(), &cli.BoolFlag{Name: "json", Usage: "print the plan as JSON (shape below)"}), cacheFlags(false)...),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "RECIPE")
 			if err != nil {
 				return err
 			}
-			return runPlan(c.Context, planCmdOptions{planOptions: planOptionsFrom(c), JSON: c.Bool("json")}, c.App.Writer, a[0])
+			return runPlan(c.Context, planCmdOptions{planOptions: planOptionsFrom(c), JSON: c.Bool("json"), BuildCache: cacheConfigFrom(c)}, c.App.Writer, a[0])
 		},
 	}
 }
@@ -65,7 +67,7 @@ func runPlan(ctx context.Context, o planCmdOptions, out io.Writer, path string) 
 	// Native as for run: a plan of steps that run would refuse to start
 	// is no plan.
 	cfg := o.config(path)
-	cfg.Native = true
+	cfg.Native, cfg.BuildCache = true, o.BuildCache
 	s, err := runner.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -80,7 +82,28 @@ func runPlan(ctx context.Context, o planCmdOptions, out io.Writer, path string) 
 		return printPlanJSON(out, p.WorkDir, sts)
 	}
 	printPlan(out, p.WorkDir, sts, s.Ready())
+	rs, err := s.Restorable(ctx, sts)
+	if err != nil {
+		return err
+	}
+	printRestorable(out, rs)
 	return nil
+}
+
+// printRestorable says, of each component that is not done, whether a run
+// with the same --cache-from would restore it, and from where.
+func printRestorable(out io.Writer, rs []runner.Restorable) {
+	for _, r := range rs {
+		if r.From != "" {
+			after := ""
+			if r.After != "" {
+				after = ", once " + r.After + " is built here"
+			}
+			fmt.Fprintf(out, "%s: restorable from %s (signed by %s)%s\n", r.Component, r.From, r.Signer[:16], after)
+			continue
+		}
+		fmt.Fprintf(out, "%s: not restorable: %s\n", r.Component, strings.Join(r.Why, "; "))
+	}
 }
 
 // printPlan writes the table and a summary line.

@@ -30,10 +30,30 @@ type runOptions struct {
 	Quiet bool
 	// Check names done steps to rebuild aside and compare (--check).
 	Check []string
+	// BuildCache is --cache-from, --cache-to and --trust.
+	BuildCache runner.CacheConfig
+}
+
+// cacheFlags are the shared build cache's flags (docs/cache.md): run has
+// them all, plan and explain those that say what a run would restore.
+func cacheFlags(push bool) []cli.Flag {
+	f := []cli.Flag{
+		&cli.StringSliceFlag{Name: "cache-from", Usage: "restore finished components from the shared cache at `URL` (file:///DIR, oci://HOST[:PORT]/REPO; repeatable; see docs/cache.md)"},
+		&cli.StringSliceFlag{Name: "trust", Usage: "trust cache records signed by the public key in `FILE` (repeatable; bootstrap's own key is always trusted)"},
+	}
+	if push {
+		f = append(f, &cli.StringFlag{Name: "cache-to", Usage: "push each component built here to the shared cache at `URL` (a failure is a warning)"})
+	}
+	return f
+}
+
+// cacheConfigFrom reads cacheFlags.
+func cacheConfigFrom(c *cli.Context) runner.CacheConfig {
+	return runner.CacheConfig{From: c.StringSlice("cache-from"), To: c.String("cache-to"), Trust: c.StringSlice("trust")}
 }
 
 func runCommand() *cli.Command {
-	flags := append(planFlags(), sourceFlags()...)
+	flags := append(append(planFlags(), sourceFlags()...), cacheFlags(true)...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "from", Usage: "rerun from `STEP` on (the steps before it must have finished once)"},
 		&cli.StringFlag{Name: "to", Usage: "stop after `STEP` (and run only what it needs)"},
@@ -66,7 +86,7 @@ func runCommand() *cli.Command {
 					Force: c.StringSlice("force"), ForceAll: c.Bool("force-all")},
 				KeepGoing: c.Bool("keep-going"), DryRun: c.Bool("dry-run"), Verbose: c.Bool("verbose"),
 				Plain: c.Bool("plain"), SkipDoctor: c.Bool("skip-doctor"), Quiet: c.Bool("quiet"),
-				Check: c.StringSlice("check"),
+				Check: c.StringSlice("check"), BuildCache: cacheConfigFrom(c),
 			}
 			return runRun(c.Context, o, c.App.Writer, c.App.ErrWriter, a[0])
 		},
@@ -77,7 +97,7 @@ func runCommand() *cli.Command {
 // returns the run's error for main to map to an exit code.
 func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path string) error {
 	cfg := o.planOptions.config(path)
-	cfg.Sources, cfg.Native = o.SourceConfig, true
+	cfg.Sources, cfg.Native, cfg.BuildCache = o.SourceConfig, true, o.BuildCache
 	s, err := runner.Open(ctx, cfg)
 	if err != nil {
 		return err

@@ -91,6 +91,8 @@ func Build(r Run) (*Statement, error) {
 			if !slices.Contains(factSets, id) {
 				factSets = append(factSets, id)
 			}
+		} else if cp != nil && cp.Restored != nil {
+			b.Annotations["hostFacts"] = "built elsewhere: the cache record it was restored from names its builder"
 		} else if cp != nil {
 			b.Annotations["hostFacts"] = "not recorded (done by a bootstrap that did not keep them)"
 		}
@@ -372,6 +374,11 @@ func stepRecord(r Run, s *plan.Step, cp *state.Checkpoint, ran bool) ResourceDes
 		a["status"] = "done earlier"
 		if ran {
 			a["status"] = "ran"
+		}
+		if r := cp.Restored; r != nil {
+			// Built elsewhere: the shared cache's signed record vouches
+			// for it (runner/buildcache), and says by whom.
+			a["status"], a["restoredFrom"], a["restoredSigner"], a["restoredKey"] = "restored", r.From, r.Signer, r.Key
 		}
 		a["exitStatus"], a["durationSeconds"] = cp.Exit, cp.Seconds
 		a["startedOn"], a["finishedOn"] = cp.Started, cp.Finished

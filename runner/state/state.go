@@ -71,11 +71,27 @@ type Checkpoint struct {
 	Record json.RawMessage `json:"record,omitempty"`
 	// Log is the path of the step's log.
 	Log string `json:"log"`
+	// Restored is set when the step was not run here but restored from a
+	// shared build cache (runner/buildcache): from where, and whose key
+	// vouched for it.
+	Restored *Restored `json:"restored,omitempty"`
 
 	// rawInputs holds Inputs as read from disk until DecodeInputs needs
 	// them: only a changed step's inputs are ever looked at, and decoding
 	// all of them is most of the cost of a no-op run.
 	rawInputs json.RawMessage
+}
+
+// Restored says where a restored step came from.
+type Restored struct {
+	// From is the cache's URL.
+	From string `json:"from"`
+	// Key is the component's key in that cache.
+	Key string `json:"key"`
+	// Signer is the ID of the trusted key that signed its record.
+	Signer string `json:"signer"`
+	// At is when it was restored.
+	At time.Time `json:"at"`
 }
 
 // DigestTreeHash is the digest-set key of a tree hash in Subjects (the
