@@ -19,10 +19,22 @@ const perLinux32 = 0x0008
 // Enter sets up the sandbox described in the environment and executes
 // the step's command in it, replacing this process; it returns only on
 // failure, with an error naming what could not be set up. The caller
-// started this process in the namespaces of SysProcAttr, where Go has
-// already made every mount private, so nothing done here is seen by, or
-// left behind in, the host's namespace.
+// started this process in the namespaces of SysProcAttr: created in them
+// (clone flags), it is PID 1; given them as unshare flags (Fallback:
+// under qemu-user), it is not, and first makes the PID namespace with
+// itself again as its init (see unshare.go).
 func Enter() error {
+	if os.Getpid() != 1 {
+		return pidNamespaceInit()
+	}
+	// A new mount namespace copies the host's mounts with their
+	// propagation: below a shared mount (systemd makes / shared) every
+	// mount made here would appear on the host, and stay there. Private
+	// first, so nothing done here is seen by, or left behind in, the
+	// host's namespace.
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("sandbox: make the step's mounts private: %w", err)
+	}
 	var spec Spec
 	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
 		return fmt.Errorf("bad %s: %w", specEnv, err)
@@ -278,18 +290,6 @@ func mountPoint(at, src string) error {
 		return os.WriteFile(at, nil, 0o644)
 	}
 	return os.MkdirAll(at, 0o755)
-}
-
-// setAttr makes the mount at path, and every mount below it, read-only
-// (or writable).
-func setAttr(path string, ro bool) error {
-	attr := &unix.MountAttr{}
-	if ro {
-		attr.Attr_set = unix.MOUNT_ATTR_RDONLY
-	} else {
-		attr.Attr_clr = unix.MOUNT_ATTR_RDONLY
-	}
-	return unix.MountSetattr(unix.AT_FDCWD, path, unix.AT_RECURSIVE, attr)
 }
 
 // loopbackUp brings up lo in the new network namespace: a step may run
