@@ -25,7 +25,7 @@ const perLinux32 = 0x0008
 // itself again as its init (see unshare.go).
 func Enter() error {
 	if os.Getpid() != 1 {
-		return pidNamespaceInit()
+		return setupError(pidNamespaceInit())
 	}
 	// A new mount namespace copies the host's mounts with their
 	// propagation: below a shared mount (systemd makes / shared) every
@@ -33,7 +33,7 @@ func Enter() error {
 	// first, so nothing done here is seen by, or left behind in, the
 	// host's namespace.
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("sandbox: make the step's mounts private: %w", err)
+		return setupError(fmt.Errorf("make the step's mounts private: %w", err))
 	}
 	var spec Spec
 	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
@@ -49,11 +49,11 @@ func Enter() error {
 	confine := spec.Confine && !spec.Privileged
 	if confine && !spec.Network {
 		if err := loopbackUp(); err != nil {
-			return err
+			return setupError(err)
 		}
 	}
 	if err := assemble(spec, confine); err != nil {
-		return fmt.Errorf("sandbox: %w (--no-sandbox runs steps unconfined)", err)
+		return setupError(err)
 	}
 	if spec.Mount != "" {
 		if err := syscall.Chroot(spec.Mount); err != nil {
@@ -65,7 +65,7 @@ func Enter() error {
 	}
 	if confine && os.Geteuid() == 0 && !inUserNamespace() {
 		if err := dropCapabilities(); err != nil {
-			return err
+			return setupError(err)
 		}
 	}
 	if spec.Linux32 {
@@ -81,6 +81,12 @@ func Enter() error {
 		return fmt.Errorf("exec %s inside the root file system: %w (is %s in the tree, and is a binfmt_misc handler for its architecture registered with the F flag? `bootstrap doctor --emulate` checks)", spec.Argv[0], err, spec.Argv[0])
 	}
 	return fmt.Errorf("exec %s in the sandbox: %w", spec.Argv[0], err)
+}
+
+// setupError is an error setting the sandbox up, with how to get past
+// it (and the emulator bootstrap runs under, if any).
+func setupError(err error) error {
+	return fmt.Errorf("sandbox: %w (%s)", err, emulatorNote())
 }
 
 // assemble builds the step's view of the file system. The visible trees
@@ -297,7 +303,7 @@ func mountPoint(at, src string) error {
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("sandbox: loopback: %w", err)
+		return fmt.Errorf("loopback: %w", err)
 	}
 	defer unix.Close(fd)
 	ifr, err := unix.NewIfreq("lo")
@@ -305,11 +311,11 @@ func loopbackUp() error {
 		return err
 	}
 	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("sandbox: loopback flags: %w", err)
+		return fmt.Errorf("loopback flags: %w", err)
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("sandbox: bring up loopback: %w", err)
+		return fmt.Errorf("bring up loopback: %w", err)
 	}
 	return nil
 }
@@ -333,7 +339,7 @@ func dropped() []uintptr {
 func dropCapabilities() error {
 	for _, c := range dropped() {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil && !errors.Is(err, syscall.EINVAL) {
-			return fmt.Errorf("sandbox: drop capability %d: %w", c, err)
+			return fmt.Errorf("drop capability %d: %w", c, err)
 		}
 	}
 	return nil

@@ -103,7 +103,7 @@ func pidNamespaceInit() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("sandbox: wait for the step's init: %w", err)
+		return fmt.Errorf("wait for the step's init: %w", err)
 	}
 	if ws.Signaled() {
 		// Die of the same signal, so the caller sees what the step saw.
@@ -127,12 +127,12 @@ func forkInPIDNamespace(self string) (int, error) {
 	ours, err := os.Open("/proc/thread-self/ns/pid")
 	if err != nil {
 		runtime.UnlockOSThread()
-		return 0, fmt.Errorf("sandbox: %w", err)
+		return 0, err
 	}
 	defer ours.Close()
 	if err := unix.Unshare(unix.CLONE_NEWPID); err != nil {
 		runtime.UnlockOSThread()
-		return 0, fmt.Errorf("sandbox: make the step's PID namespace (unshare): %w", err)
+		return 0, fmt.Errorf("make the step's PID namespace (unshare): %w", err)
 	}
 	pid, err := syscall.ForkExec(self, os.Args, &syscall.ProcAttr{
 		Env:   os.Environ(),
@@ -148,7 +148,7 @@ func forkInPIDNamespace(self string) (int, error) {
 		runtime.UnlockOSThread()
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sandbox: start the step's init %s: %w", self, err)
+		return 0, fmt.Errorf("start the step's init %s: %w", self, err)
 	}
 	return pid, nil
 }
