@@ -33,6 +33,9 @@ func Enter() error {
 	// first, so nothing done here is seen by, or left behind in, the
 	// host's namespace.
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		if note := rootNote(); note != "" {
+			return setupError(fmt.Errorf("make the step's mounts private: %w (%s)", err, note))
+		}
 		return setupError(fmt.Errorf("make the step's mounts private: %w", err))
 	}
 	var spec Spec

@@ -136,3 +136,22 @@ func unescapeMountinfo(s string) string {
 	}
 	return b.String()
 }
+
+// rootNote explains a root that is not a mount point, "" otherwise.
+// bootstrap chrooted into a plain directory cannot keep the step's
+// mounts from propagating back out of it: making mounts private takes a
+// mount point, and the mount the directory lives on lies outside the
+// root, out of reach. (unshare(1) refuses the same.)
+func rootNote() string {
+	mounts, err := mountsBelow("/")
+	if err != nil {
+		return ""
+	}
+	for _, m := range mounts {
+		if m.path == "/" {
+			return ""
+		}
+	}
+	return "/ is not a mount point: bootstrap runs chrooted into a directory, whose mounts the sandbox cannot keep private; " +
+		"bind-mount the directory on itself before the chroot (mount --bind DIR DIR), as schroot and systemd-nspawn do"
+}

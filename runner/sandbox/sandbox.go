@@ -162,6 +162,12 @@ func StartError(err error) error {
 	if !errors.Is(err, syscall.EPERM) && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EACCES) {
 		return err
 	}
+	if note := rootNote(); note != "" && errors.Is(err, syscall.EINVAL) {
+		// Go makes a new mount namespace's mounts private (with unshare
+		// flags, as under qemu-user), which takes a root that is a mount
+		// point.
+		return fmt.Errorf("%w: the step's sandbox could not be made: %s; or run with --no-sandbox, which runs steps unconfined (recorded in the provenance; every step reruns)", err, note)
+	}
 	if emu := emulator(); emu != "" {
 		return emulatedStartError(err, emu, os.Geteuid() == 0)
 	}
