@@ -172,4 +172,3 @@ func processesWith(kv string) []string {
 	}
 	return out
 }
-
