@@ -1,7 +1,9 @@
 // Package sandbox confines a run step: bootstrap re-executes itself in new
 // mount, network, PID, IPC and UTS namespaces (and a user namespace when
 // it is not root), assembles what the step may see there, and then
-// executes the step's shell, which is the PID namespace's init.
+// executes the step's shell, which is the PID namespace's init. Under
+// qemu-user, which refuses namespaces as clone flags, it enters them
+// with unshare(2) instead (unshare.go).
 //
 // Decided here, in one place:
 //   - where: the work dir's trees appear at one fixed path, WorkRoot,
@@ -129,7 +131,8 @@ func Wrap(self string, spec Spec, env []string) ([]string, []string, error) {
 }
 
 // Namespaces are the clone flags for spec's process: it is created in
-// them, so it is the new PID namespace's init.
+// them, so it is the new PID namespace's init (or, should the start
+// fail, it is given them as unshare flags: Fallback).
 func Namespaces(spec Spec) uintptr {
 	flags := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWPID)
 	if spec.Privileged || !spec.Confine {
