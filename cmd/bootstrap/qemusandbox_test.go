@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,8 @@ components:
             for ns in mnt pid uts ipc net; do echo "ns $(readlink /proc/self/ns/$ns)"; done
             echo "interfaces $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')"
             echo owned > ${{ env.OUTSIDE }}/x 2>/dev/null || echo "outside refused"
+            echo owned > /bootstrap-qsb-probe 2>/dev/null || echo "root read-only"
+            grep CapBnd /proc/self/status
           } > facts.txt
           setsid sleep 30 > /dev/null 2>&1 < /dev/null &
 `
@@ -95,7 +98,7 @@ func TestSandboxUnderQemuUser(t *testing.T) {
 		env := []string{marker, "OUTSIDE=" + outside}
 		args := []string{"run", "--plain", "--workdir", work, "r.yaml"}
 		checkQemuSandbox(t, func() result { return runResult(t, qemuRun(bin, dir, env, args...)) },
-			filepath.Join(work, "build", "probe", "facts.txt"), filepath.Join(outside, "x"), marker, dir)
+			filepath.Join(work, "build", "probe", "facts.txt"), filepath.Join(outside, "x"), "/bootstrap-qsb-probe", marker, dir)
 	})
 	t.Run("rootfs", func(t *testing.T) {
 		tree := filepath.Join(t.TempDir(), "tree")
@@ -104,7 +107,7 @@ func TestSandboxUnderQemuUser(t *testing.T) {
 		}
 		// What the probe needs of busybox, /mnt for the work dir's
 		// fixed path, and bootstrap itself.
-		for _, applet := range []string{"tr", "readlink", "tail", "cut", "setsid"} {
+		for _, applet := range []string{"tr", "readlink", "tail", "cut", "setsid", "grep"} {
 			if err := os.Symlink("busybox", filepath.Join(tree, "bin", applet)); err != nil && !os.IsExist(err) {
 				t.Fatal(err)
 			}
@@ -130,7 +133,7 @@ func TestSandboxUnderQemuUser(t *testing.T) {
 			return runResult(t, cmd)
 		}
 		checkQemuSandbox(t, run, filepath.Join(tree, "work", "w", "build", "probe", "facts.txt"),
-			filepath.Join(tree, "outside", "x"), marker, filepath.Dir(tree))
+			filepath.Join(tree, "outside", "x"), filepath.Join(tree, "bootstrap-qsb-probe"), marker, filepath.Dir(tree))
 	})
 }
 
@@ -144,10 +147,10 @@ func qemuRun(bin, dir string, env []string, args ...string) *exec.Cmd {
 }
 
 // checkQemuSandbox runs the probe recipe twice and checks what the first
-// run's step found (facts), that it wrote nothing at outside and left no
-// process with marker and no mount below dir, and that the second run
-// ran nothing.
-func checkQemuSandbox(t *testing.T, run func() result, facts, outside, marker, dir string) {
+// run's step found (facts), that it wrote nothing at outside or root (its
+// /bootstrap-qsb-probe as seen from here) and left no process with
+// marker and no mount below dir, and that the second run ran nothing.
+func checkQemuSandbox(t *testing.T, run func() result, facts, outside, root, marker, dir string) {
 	t.Helper()
 	r := run()
 	if r.code != 0 {
@@ -158,10 +161,13 @@ func checkQemuSandbox(t *testing.T, run func() result, facts, outside, marker, d
 		t.Fatalf("the step's facts: %v", err)
 	}
 	got := string(data)
-	for _, want := range []string{"pid 1\n", " -e -c ", "interfaces lo \n", "outside refused\n"} {
+	for _, want := range []string{"pid 1\n", " -e -c ", "interfaces lo \n", "outside refused\n", "root read-only\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the step did not find %q:\n%s", want, got)
 		}
+	}
+	if capSysAdmin(t, got) {
+		t.Errorf("the step kept CAP_SYS_ADMIN in its bounding set:\n%s", got)
 	}
 	for _, ns := range []string{"mnt", "pid", "uts", "ipc", "net"} {
 		ours, err := os.Readlink("/proc/self/ns/" + ns)
@@ -172,8 +178,11 @@ func checkQemuSandbox(t *testing.T, run func() result, facts, outside, marker, d
 			t.Errorf("the step is not in a %s namespace of its own (the test's is %s):\n%s", ns, ours, got)
 		}
 	}
-	if _, err := os.Stat(outside); err == nil {
-		t.Error("the step wrote outside its trees")
+	for _, p := range []string{outside, root} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("the step wrote %s, outside its trees", p)
+			os.Remove(p)
+		}
 	}
 	if left := processesWith(marker); len(left) > 0 {
 		t.Errorf("a process of the step outlived it: %v", left)
@@ -185,6 +194,23 @@ func checkQemuSandbox(t *testing.T, run func() result, facts, outside, marker, d
 	if r.code != 0 || len(started(r.stdout)) != 0 {
 		t.Errorf("second run: exit %d, started %v\n%s\n%s", r.code, started(r.stdout), r.stdout, r.stderr)
 	}
+}
+
+// capSysAdmin reports whether the CapBnd line in facts has
+// CAP_SYS_ADMIN (bit 21); a missing line fails the test.
+func capSysAdmin(t *testing.T, facts string) bool {
+	t.Helper()
+	for _, line := range strings.Split(facts, "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			bits, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatalf("CapBnd %q: %v", v, err)
+			}
+			return bits&(1<<21) != 0
+		}
+	}
+	t.Fatalf("the step did not report its CapBnd:\n%s", facts)
+	return false
 }
 
 func writeFile(t *testing.T, path, text string) {
