@@ -69,7 +69,8 @@ components:
 // qemu-user, which refuses namespaces as clone flags, on a recipe whose
 // step probes its sandbox: directly on this host, and chrooted into the
 // ppc64el test tree, where the steps' shell is emulated too (a board
-// that is an emulated root file system). The step must run confined —
+// that is an emulated root file system; a tree that is not a mount point
+// is refused with the fix). The step must run confined —
 // PID 1 of its own namespace, namespaces of its own, only loopback, no
 // write outside its trees, no process left behind, no mount left on the
 // host — and a second run must do nothing.
@@ -124,14 +125,20 @@ func TestSandboxUnderQemuUser(t *testing.T) {
 		marker := "QSB_MARKER=" + filepath.Base(filepath.Dir(tree))
 		// As a board's tree is entered: its own mount point (an overlay
 		// on the board; a bind here), /proc, then chroot.
-		run := func() result {
+		chroot := func(bind string) result {
 			cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-euc",
-				`mount --bind "$1" "$1"; mount -t proc proc "$1/proc"; cd "$1"; shift; exec chroot . "$@"`,
+				bind+`mount -t proc proc "$1/proc"; cd "$1"; shift; exec chroot . "$@"`,
 				"sh", tree, "/bootstrap", "run", "--plain", "--workdir", "/work/w", "/work/r.yaml")
 			cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/work", "XDG_CACHE_HOME=/work/.cache", "XDG_CONFIG_HOME=/work/.config",
 				marker, "OUTSIDE=/outside"}
 			return runResult(t, cmd)
 		}
+		// Chrooted into a plain directory, the sandbox cannot keep its
+		// mounts from the host's: refused, with the fix.
+		if r := chroot(""); r.code != 1 || !strings.Contains(r.stderr, "/ is not a mount point") || !strings.Contains(r.stderr, "mount --bind DIR DIR") {
+			t.Errorf("chrooted into a plain directory: exit %d, want 1 saying / is not a mount point and how to make it one\n%s", r.code, r.stderr)
+		}
+		run := func() result { return chroot(`mount --bind "$1" "$1"; `) }
 		checkQemuSandbox(t, run, filepath.Join(tree, "work", "w", "build", "probe", "facts.txt"),
 			filepath.Join(tree, "outside", "x"), filepath.Join(tree, "bootstrap-qsb-probe"), marker, filepath.Dir(tree))
 	})
