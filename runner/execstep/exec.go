@@ -89,20 +89,23 @@ func Run(ctx context.Context, c Command) error {
 	if len(argv) == 0 {
 		argv = Argv(c.Script, c.Shell)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = c.Dir
-	cmd.Env = c.Env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Unshareflags: c.Unshare, Cloneflags: c.Clone}
-	if c.Attr != nil {
-		c.Attr(cmd.SysProcAttr)
-	}
 	out := c.Output
 	if c.OnLine != nil {
 		out = io.MultiWriter(out, &lineSplitter{fn: c.OnLine})
 	}
-	// One writer for both streams: exec serialises writes to it.
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Unshareflags: c.Unshare, Cloneflags: c.Clone}
+	if c.Attr != nil {
+		c.Attr(attr)
+	}
+	cmd := command(argv, c, attr, out)
+	err := cmd.Start()
+	if again, ok := sandbox.Fallback(attr, err); ok {
+		// Under qemu-user, which refuses namespaces as clone flags: the
+		// same namespaces by unshare(2) (see runner/sandbox/unshare.go).
+		cmd = command(argv, c, again, out)
+		err = cmd.Start()
+	}
+	if err != nil {
 		return fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	if c.Started != nil {
@@ -113,7 +116,6 @@ func Run(ctx context.Context, c Command) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():
@@ -139,6 +141,17 @@ func Run(ctx context.Context, c Command) error {
 		return &ExitError{Code: ee.ExitCode()}
 	}
 	return err
+}
+
+// command is the process that runs argv for c.
+func command(argv []string, c Command, attr *syscall.SysProcAttr, out io.Writer) *exec.Cmd {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
+	cmd.SysProcAttr = attr
+	// One writer for both streams: exec serialises writes to it.
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd
 }
 
 func killGroup(pid int, sig syscall.Signal) { _ = syscall.Kill(-pid, sig) }

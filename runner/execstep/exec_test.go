@@ -121,3 +121,28 @@ func TestCPU(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFallsBackToUnshare: a start the kernel refuses with EINVAL
+// because of its namespace clone flags is tried once more with the
+// namespaces as unshare flags, as under qemu-user (which refuses every
+// namespace flag); here the kernel refuses CLONE_NEWNS with CLONE_FS,
+// which it allows for unshare. The script runs, in a mount namespace of
+// its own.
+func TestRunFallsBackToUnshare(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a new mount namespace without a user namespace needs root")
+	}
+	ours, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = Run(context.Background(), Command{Script: "readlink /proc/self/ns/mnt", Shell: "sh", Dir: t.TempDir(),
+		Env: []string{"PATH=/usr/bin:/bin"}, Output: &out, Clone: syscall.CLONE_NEWNS | syscall.CLONE_FS})
+	if err != nil {
+		t.Fatalf("err = %v\n%s", err, out.String())
+	}
+	if got := strings.TrimSpace(out.String()); !strings.HasPrefix(got, "mnt:[") || got == ours {
+		t.Errorf("the script's mount namespace is %q; want a new one (ours is %s)", got, ours)
+	}
+}

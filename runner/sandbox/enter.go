@@ -19,10 +19,25 @@ const perLinux32 = 0x0008
 // Enter sets up the sandbox described in the environment and executes
 // the step's command in it, replacing this process; it returns only on
 // failure, with an error naming what could not be set up. The caller
-// started this process in the namespaces of SysProcAttr, where Go has
-// already made every mount private, so nothing done here is seen by, or
-// left behind in, the host's namespace.
+// started this process in the namespaces of SysProcAttr: created in them
+// (clone flags), it is PID 1; given them as unshare flags (Fallback:
+// under qemu-user), it is not, and first makes the PID namespace with
+// itself again as its init (see unshare.go).
 func Enter() error {
+	if os.Getpid() != 1 {
+		return setupError(pidNamespaceInit())
+	}
+	// A new mount namespace copies the host's mounts with their
+	// propagation: below a shared mount (systemd makes / shared) every
+	// mount made here would appear on the host, and stay there. Private
+	// first, so nothing done here is seen by, or left behind in, the
+	// host's namespace.
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		if note := rootNote(); note != "" {
+			return setupError(fmt.Errorf("make the step's mounts private: %w (%s)", err, note))
+		}
+		return setupError(fmt.Errorf("make the step's mounts private: %w", err))
+	}
 	var spec Spec
 	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
 		return fmt.Errorf("bad %s: %w", specEnv, err)
@@ -37,11 +52,11 @@ func Enter() error {
 	confine := spec.Confine && !spec.Privileged
 	if confine && !spec.Network {
 		if err := loopbackUp(); err != nil {
-			return err
+			return setupError(err)
 		}
 	}
 	if err := assemble(spec, confine); err != nil {
-		return fmt.Errorf("sandbox: %w (--no-sandbox runs steps unconfined)", err)
+		return setupError(err)
 	}
 	if spec.Mount != "" {
 		if err := syscall.Chroot(spec.Mount); err != nil {
@@ -53,7 +68,7 @@ func Enter() error {
 	}
 	if confine && os.Geteuid() == 0 && !inUserNamespace() {
 		if err := dropCapabilities(); err != nil {
-			return err
+			return setupError(err)
 		}
 	}
 	if spec.Linux32 {
@@ -69,6 +84,12 @@ func Enter() error {
 		return fmt.Errorf("exec %s inside the root file system: %w (is %s in the tree, and is a binfmt_misc handler for its architecture registered with the F flag? `bootstrap doctor --emulate` checks)", spec.Argv[0], err, spec.Argv[0])
 	}
 	return fmt.Errorf("exec %s in the sandbox: %w", spec.Argv[0], err)
+}
+
+// setupError is an error setting the sandbox up, with how to get past
+// it (and the emulator bootstrap runs under, if any).
+func setupError(err error) error {
+	return fmt.Errorf("sandbox: %w (%s)", err, emulatorNote())
 }
 
 // assemble builds the step's view of the file system. The visible trees
@@ -280,24 +301,12 @@ func mountPoint(at, src string) error {
 	return os.MkdirAll(at, 0o755)
 }
 
-// setAttr makes the mount at path, and every mount below it, read-only
-// (or writable).
-func setAttr(path string, ro bool) error {
-	attr := &unix.MountAttr{}
-	if ro {
-		attr.Attr_set = unix.MOUNT_ATTR_RDONLY
-	} else {
-		attr.Attr_clr = unix.MOUNT_ATTR_RDONLY
-	}
-	return unix.MountSetattr(unix.AT_FDCWD, path, unix.AT_RECURSIVE, attr)
-}
-
 // loopbackUp brings up lo in the new network namespace: a step may run
 // a test server on 127.0.0.1, but reaches nothing else.
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("sandbox: loopback: %w", err)
+		return fmt.Errorf("loopback: %w", err)
 	}
 	defer unix.Close(fd)
 	ifr, err := unix.NewIfreq("lo")
@@ -305,11 +314,11 @@ func loopbackUp() error {
 		return err
 	}
 	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("sandbox: loopback flags: %w", err)
+		return fmt.Errorf("loopback flags: %w", err)
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("sandbox: bring up loopback: %w", err)
+		return fmt.Errorf("bring up loopback: %w", err)
 	}
 	return nil
 }
@@ -333,7 +342,7 @@ func dropped() []uintptr {
 func dropCapabilities() error {
 	for _, c := range dropped() {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil && !errors.Is(err, syscall.EINVAL) {
-			return fmt.Errorf("sandbox: drop capability %d: %w", c, err)
+			return fmt.Errorf("drop capability %d: %w", c, err)
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 // Package sandbox confines a run step: bootstrap re-executes itself in new
 // mount, network, PID, IPC and UTS namespaces (and a user namespace when
 // it is not root), assembles what the step may see there, and then
-// executes the step's shell, which is the PID namespace's init.
+// executes the step's shell, which is the PID namespace's init. Under
+// qemu-user, which refuses namespaces as clone flags, it enters them
+// with unshare(2) instead (unshare.go).
 //
 // Decided here, in one place:
 //   - where: the work dir's trees appear at one fixed path, WorkRoot,
@@ -129,7 +131,8 @@ func Wrap(self string, spec Spec, env []string) ([]string, []string, error) {
 }
 
 // Namespaces are the clone flags for spec's process: it is created in
-// them, so it is the new PID namespace's init.
+// them, so it is the new PID namespace's init (or, should the start
+// fail, it is given them as unshare flags: Fallback).
 func Namespaces(spec Spec) uintptr {
 	flags := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWPID)
 	if spec.Privileged || !spec.Confine {
@@ -155,16 +158,42 @@ func SysProcAttr(attr *syscall.SysProcAttr, spec Spec) {
 	}
 }
 
-// StartError explains a sandbox the kernel refused to create and how to
-// get past it: it wraps the error of starting the process.
+// StartError explains a sandbox the kernel (or the emulator bootstrap
+// runs under) refused to create and how to get past it: it wraps the
+// error of starting the process.
 func StartError(err error) error {
 	if !errors.Is(err, syscall.EPERM) && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EACCES) {
 		return err
+	}
+	if note := rootNote(); note != "" && errors.Is(err, syscall.EINVAL) {
+		// Go makes a new mount namespace's mounts private (with unshare
+		// flags, as under qemu-user), which takes a root that is a mount
+		// point.
+		return fmt.Errorf("%w: the step's sandbox could not be made: %s; or run with --no-sandbox, which runs steps unconfined (recorded in the provenance; every step reruns)", err, note)
+	}
+	if emu := emulator(); emu != "" {
+		return emulatedStartError(err, emu, os.Geteuid() == 0)
 	}
 	return fmt.Errorf("%w: the kernel refused the step's sandbox namespaces (mount, network, PID, IPC, UTS%s). "+
 		"As root this needs CAP_SYS_ADMIN; as another user, user namespaces: check sysctl user.max_user_namespaces (> 0), "+
 		"kernel.unprivileged_userns_clone (= 1, Debian kernels) and kernel.apparmor_restrict_unprivileged_userns (= 0, Ubuntu). "+
 		"--no-sandbox runs steps unconfined (recorded in the provenance; every step reruns)", err, userNote())
+}
+
+// emulatedStartError is StartError when bootstrap runs under emu.
+// qemu-user makes no user namespace, by any system call:
+// unshare(CLONE_NEWUSER) needs a process of one thread, and qemu always
+// runs one of its own beside the program's. As root the sandbox needs
+// none.
+func emulatedStartError(err error, emu string, root bool) error {
+	if !root {
+		return fmt.Errorf("%w: bootstrap runs under %s, which cannot make the user namespace a sandbox needs when bootstrap is not root "+
+			"(qemu-user runs a thread of its own, and unshare(CLONE_NEWUSER) needs a process of one). "+
+			"Run bootstrap as root, or with --no-sandbox, which runs steps unconfined (recorded in the provenance; every step reruns)", err, emu)
+	}
+	return fmt.Errorf("%w: bootstrap runs under %s, which refused the step's sandbox namespaces (mount, network, PID, IPC, UTS) "+
+		"both as clone flags and by unshare(2). "+
+		"--no-sandbox runs steps unconfined (recorded in the provenance; every step reruns)", err, emu)
 }
 
 func userNote() string {
