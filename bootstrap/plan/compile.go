@@ -289,11 +289,11 @@ func (c *compiler) component(comp *recipe.Component) []*Step {
 		for i, p := range comp.Patches {
 			pp := x.patch(p)
 			patch.Patches = append(patch.Patches, pp)
-			file := pp.File
-			if file == "" {
-				file = "series " + pp.Series
+			name := c.rel(pp.File)
+			if pp.File == "" {
+				name = "series " + c.rel(pp.Series)
 			}
-			patch.Inputs[fmt.Sprintf("patch[%d]", i)] = fmt.Sprintf("%s %s strip=%d fuzz=%d", c.rel(file), pp.Digest, pp.Strip, pp.Fuzz)
+			patch.Inputs[fmt.Sprintf("patch[%d]", i)] = fmt.Sprintf("%s %s strip=%d fuzz=%d", name, pp.Digest, pp.Strip, pp.Fuzz)
 		}
 		patch.Deps = []string{fetch.ID}
 		steps = append(steps, fetch, patch)
@@ -421,12 +421,22 @@ func (c *compiler) environment(layers ...map[string]string) []string {
 	return out
 }
 
-// rel shows a path relative to the recipe's directory (../patches/x for
-// the repository's patch sets beside recipes/), so signatures and
-// explanations do not depend on where the checkout is; the content is
-// hashed beside it.
+// rel names a patch file so that signatures and explanations do not
+// depend on where the checkout or the work dir is: a file in the work dir
+// (a series shipped in a source) below "${{ work }}", in every mode (it
+// is bootstrap's own step that reads it); any other relative to the
+// recipe's directory (../patches/x for the repository's patch sets beside
+// recipes/), however the recipe was named on the command line. The
+// content is hashed beside it.
 func (c *compiler) rel(p string) string {
-	if r, err := filepath.Rel(c.r.Dir(), p); err == nil {
+	if w := MapPath(p, c.opts.WorkDir, "${{ work }}"); w != filepath.Clean(p) {
+		return w
+	}
+	dir, err := filepath.Abs(c.r.Dir())
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(dir, p); err == nil {
 		return filepath.ToSlash(r)
 	}
 	return p

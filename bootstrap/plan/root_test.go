@@ -42,6 +42,7 @@ components:
       dir: tree
     patches:
       - file: fix.patch
+      - series: ${{ src }}/debian/series
     tools: [sh, "${{ prefix }}/bin/own-tool"]
     requires:
       - tool: ${{ components.a.build }}/bin/a
@@ -93,6 +94,21 @@ func TestRootIsWhatStepsSee(t *testing.T) {
 	}
 	const root = "/mnt/bootstrap"
 	one, two := compile("/one/w", root), compile("/two/deeper/w2", root)
+	if got := one.Step("a:patch").Inputs["patch[1]"]; got != "series ${{ work }}/src/a/debian/series in-source strip=1 fuzz=0" {
+		t.Errorf("a series shipped in the source: patch[1] = %q, want it named as steps see it", got)
+	}
+	// The recipe named by a relative path (run from its directory) plans
+	// the same signatures: a make e2e rerun once redid docker:patch
+	// because patch[0] read "../series …" one time and "series …" the other.
+	t.Chdir(dir)
+	if r, err = recipe.Load("r.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range compile("/one/w", root).Steps {
+		if st.Signature != one.Steps[i].Signature {
+			t.Errorf("%s: signature differs when the recipe is named by a relative path: %v", st.ID, st.Inputs)
+		}
+	}
 	for i, st := range one.Steps {
 		if st.Signature != two.Steps[i].Signature {
 			t.Errorf("%s: signature differs between work dirs", st.ID)
