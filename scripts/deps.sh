@@ -16,6 +16,9 @@ set -eu
 # dot parses the graph, headless Chromium loads the page; chromium is about
 # 80 MB to download, 290 MB installed).
 test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev groff-base python3-securesystemslib graphviz chromium"
+# openssh-server: the boards-over-SSH tests start a real sshd in a network
+# namespace of their own (cmd/bootstrap/board_test.go).
+test_pkgs="$test_pkgs openssh-server"
 # The real chain adds gccgo-12 (the seed compiler), Docker's build and run
 # dependencies, and busybox-static for the smoke-test image.
 e2e_pkgs="$test_pkgs gccgo-12 golang-any containerd runc iptables busybox-static libseccomp-dev libbtrfs-dev libdevmapper-dev pkg-config"
