@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -146,4 +148,86 @@ func boardCommand() *cli.Command {
 				}},
 		},
 	}
+}
+
+// boardOptions are the flags of `run --on`.
+type boardOptions struct {
+	// On are the --on values, [ARCH=]ssh://USER@HOST[:PORT].
+	On []string
+	remote.DialOptions
+	// BoardDir is --board-dir.
+	BoardDir string
+	// FetchOutputs are paths of the board's work dir to bring back.
+	FetchOutputs []string
+}
+
+// boardFlags are the flags of `run --on`.
+func boardFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "on", Usage: "run on the board at `[ARCH=]ssh://USER@HOST[:PORT]` (repeatable: boards run in parallel; see docs/boards.md)"},
+		&cli.StringFlag{Name: "known-hosts", Usage: "with --on, trust the host keys in `FILE`", DefaultText: "~/.ssh/known_hosts"},
+		&cli.BoolFlag{Name: "accept-new", Usage: "with --on, add an unknown board's host key to the known hosts (a changed key is refused)"},
+		&cli.StringFlag{Name: "identity", Usage: "with --on, log in with the private key `FILE`", DefaultText: "the keys of $SSH_AUTH_SOCK"},
+		&cli.StringFlag{Name: "board-dir", Usage: "with --on, the board's `DIR` for binaries, cache and work dirs", DefaultText: "~/" + remote.DefaultBoardDir},
+		&cli.StringSliceFlag{Name: "fetch-outputs", Usage: "with --on, bring back `PATH` of the board's work dir (repeatable)"},
+	}
+}
+
+// boardOptionsFrom reads boardFlags.
+func boardOptionsFrom(c *cli.Context) boardOptions {
+	return boardOptions{On: c.StringSlice("on"), BoardDir: c.String("board-dir"), FetchOutputs: c.StringSlice("fetch-outputs"),
+		DialOptions: remote.DialOptions{KnownHosts: c.String("known-hosts"), AcceptNew: c.Bool("accept-new"), Identity: c.String("identity")}}
+}
+
+// runOnBoards runs the recipe on the --on boards (remote.Run) and prints
+// a line per board at the end.
+func runOnBoards(ctx context.Context, o runOptions, out io.Writer, path string) error {
+	if o.WorkDir != "" || o.Target != "" || o.Executor.Emulating() || len(o.Check) > 0 {
+		return &usageError{"--on runs in the board's own work dir, for the board's architecture (or ARCH= before ssh://): drop --workdir, --target, --emulate, --rootfs and --check"}
+	}
+	cfg := remote.RunConfig{Recipe: path, Dial: o.Boards.DialOptions, BoardDir: o.Boards.BoardDir, Selection: o.Selection,
+		FetchOutputs: o.Boards.FetchOutputs, Cache: o.sourceOptions.Cache, Sources: o.SourceConfig, Out: out}
+	for _, on := range o.Boards.On {
+		spec, err := remote.ParseOn(on)
+		if err != nil {
+			return &usageError{err.Error()}
+		}
+		cfg.Boards = append(cfg.Boards, spec)
+	}
+	cfg.RunArgs = o.boardRunArgs()
+	results, err := remote.Run(ctx, cfg)
+	for _, r := range results {
+		if r.Code >= 0 {
+			fmt.Fprintf(out, "%s: %s exit %d, %d reattach(es), results in %s\n", r.Board, r.Target, r.Code, r.Reattached, r.Fetched)
+		}
+	}
+	return err
+}
+
+// boardRunArgs are the flags of this run that the board's run takes too.
+func (o runOptions) boardRunArgs() []string {
+	var a []string
+	add := func(flag string, vals ...string) {
+		for _, v := range vals {
+			a = append(a, flag, v)
+		}
+	}
+	if o.From != "" {
+		add("--from", o.From)
+	}
+	if o.To != "" {
+		add("--to", o.To)
+	}
+	add("--only", o.Only...)
+	add("--force", o.Force...)
+	for flag, on := range map[string]bool{"--force-all": o.ForceAll, "--keep-going": o.KeepGoing, "--dry-run": o.DryRun,
+		"--verbose": o.Verbose, "--skip-doctor": o.SkipDoctor, "--offline": o.Offline, "--no-sandbox": o.Executor.NoSandbox} {
+		if on {
+			a = append(a, flag)
+		}
+	}
+	if o.Jobs > 0 {
+		add("--jobs", fmt.Sprint(o.Jobs))
+	}
+	return a
 }

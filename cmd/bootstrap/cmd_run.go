@@ -30,6 +30,8 @@ type runOptions struct {
 	Quiet bool
 	// Check names done steps to rebuild aside and compare (--check).
 	Check []string
+	// Boards are --on and its flags (cmd_board.go).
+	Boards boardOptions
 }
 
 func runCommand() *cli.Command {
@@ -47,6 +49,7 @@ func runCommand() *cli.Command {
 		&cli.BoolFlag{Name: "skip-doctor", Usage: "do not check the host before running"},
 		&cli.StringSliceFlag{Name: "check", Usage: "rebuild done `STEP`'s component into scratch trees and compare with the checkpointed results, bit for bit (repeatable; exit 1 when they differ; see docs/emulation.md)"},
 	)
+	flags = append(flags, boardFlags()...)
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "build a recipe, resuming where the last run stopped",
@@ -66,7 +69,7 @@ func runCommand() *cli.Command {
 					Force: c.StringSlice("force"), ForceAll: c.Bool("force-all")},
 				KeepGoing: c.Bool("keep-going"), DryRun: c.Bool("dry-run"), Verbose: c.Bool("verbose"),
 				Plain: c.Bool("plain"), SkipDoctor: c.Bool("skip-doctor"), Quiet: c.Bool("quiet"),
-				Check: c.StringSlice("check"),
+				Check: c.StringSlice("check"), Boards: boardOptionsFrom(c),
 			}
 			return runRun(c.Context, o, c.App.Writer, c.App.ErrWriter, a[0])
 		},
@@ -76,6 +79,9 @@ func runCommand() *cli.Command {
 // runRun runs a recipe and reports a failure's log tail on errOut. It
 // returns the run's error for main to map to an exit code.
 func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path string) error {
+	if len(o.Boards.On) > 0 {
+		return runOnBoards(ctx, o, out, path)
+	}
 	cfg := o.planOptions.config(path)
 	cfg.Sources, cfg.Native = o.SourceConfig, true
 	s, err := runner.Open(ctx, cfg)
