@@ -61,6 +61,10 @@ func NewBundle(path string, p *plan.Plan) (*Bundle, error) {
 	}
 	files := make([]string, 0, len(set))
 	for f := range set {
+		// A plan opened on a relative recipe path has relative patches.
+		if f, err = filepath.Abs(f); err != nil {
+			return nil, err
+		}
 		files = append(files, f)
 	}
 	root := commonDir(files)
@@ -133,7 +137,7 @@ func (b *Bundle) Tar() ([]byte, error) {
 	tw := tar.NewWriter(&buf)
 	for _, f := range b.Files {
 		if err := addFile(tw, filepath.Join(b.Root, f), filepath.ToSlash(f)); err != nil {
-			return nil, fmt.Errorf("pack %s: %w", f, err)
+			return nil, fmt.Errorf("pack %q (root %s, files %q): %w", f, b.Root, b.Files, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
