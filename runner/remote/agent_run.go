@@ -196,7 +196,13 @@ func (a Agent) Attach(ctx context.Context, key, run string, offset int64, w io.W
 		return fmt.Errorf("attach: %w", err)
 	}
 	buf := make([]byte, 64<<10)
+	// When the SSH connection goes, sshd's process for it goes and we
+	// are orphaned: stop then rather than follow a log nobody reads.
+	parent := os.Getppid()
 	for {
+		if os.Getppid() != parent {
+			return errors.New("attach: the SSH session is gone")
+		}
 		n, err := f.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {

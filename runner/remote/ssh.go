@@ -246,13 +246,24 @@ func (c *Client) Command(ctx context.Context, cmd string, stdin io.Reader, stdou
 	}
 	defer s.Close()
 	var stderr strings.Builder
-	s.Stdin, s.Stdout, s.Stderr = stdin, stdout, &limitWriter{w: &stderr, n: 8 << 10}
-	stop := context.AfterFunc(ctx, func() { s.Close() })
-	defer stop()
-	if err := s.Run(cmd); err != nil {
+	var mu sync.Mutex // stderr is written by the session's goroutines
+	s.Stdin, s.Stdout, s.Stderr = stdin, stdout, &limitWriter{w: &stderr, n: 8 << 10, mu: &mu}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(cmd) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// OpenSSH answers a channel close only once the command has
+		// ended: do not wait for that. The caller closes the client.
+		s.Close()
+		return ctx.Err()
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		msg := strings.TrimSpace(stderr.String())
 		if msg != "" {
 			return fmt.Errorf("%s: %s: %w: %s", c.Addr, firstWord(cmd), err, msg)
@@ -283,11 +294,14 @@ func firstWord(cmd string) string {
 
 // limitWriter keeps the first n bytes written to it.
 type limitWriter struct {
-	w io.Writer
-	n int
+	w  io.Writer
+	n  int
+	mu *sync.Mutex
 }
 
 func (l *limitWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.n > 0 {
 		q := p
 		if len(q) > l.n {
