@@ -26,6 +26,7 @@ type sshBoard struct {
 	known    string // known_hosts file
 	relay    *relay
 	sshd     *exec.Cmd
+	ns       string // /proc/PID/ns/net of sshd
 }
 
 // startBoard starts sshd in a new network namespace and the relay to it.
@@ -96,8 +97,14 @@ MaxStartups 50
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	b.relay = newRelay(t, func() (net.Conn, error) { return dialIn(ns, "127.0.0.1:22") })
+	b.ns = ns
+	b.relay = b.newRelay(t)
 	return b
+}
+
+// newRelay is another relay to the board, cut independently.
+func (b *sshBoard) newRelay(t *testing.T) *relay {
+	return newRelay(t, func() (net.Conn, error) { return dialIn(b.ns, "127.0.0.1:22") })
 }
 
 // url is the board's ssh:// address, through the relay.
