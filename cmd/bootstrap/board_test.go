@@ -152,7 +152,7 @@ components:
 	if sent[1] != [3]int{0, 0, 1} {
 		t.Errorf("second run sent %v, want 0 files, 0 bytes, 1 held", sent[1])
 	}
-	fetched := filepath.Join(dir, ".bootstrap", "boards", "hello-amd64@127.0.0.1")
+	fetched := filepath.Join(dir, ".bootstrap", "boards", "hello-amd64@"+b.relay.addr())
 	if got, _ := os.ReadFile(filepath.Join(fetched, "install", "msg.txt")); string(got) != "hello from the board\n" {
 		t.Errorf("fetched output %q, want the patched message", got)
 	}
@@ -448,4 +448,67 @@ func statementWithoutTimes(t *testing.T, path, boardDir string) string {
 	strip(v)
 	out, _ := json.MarshalIndent(v, "", " ")
 	return string(out)
+}
+
+// TestBoardsInParallel runs one recipe on two boards at once (two sshds,
+// each with a board dir of its own at the same path), one labelled with
+// its target: every line says which board it comes from, both steps run
+// at the same time, and each board's results come back apart.
+func TestBoardsInParallel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	boardDir := filepath.Join(dir, "board")
+	b1 := startBoard(t)
+	b2 := startBoardOver(t, boardDir, filepath.Join(dir, "board2"))
+	boardWriteFile(t, filepath.Join(dir, "two.yaml"), `name: two
+components:
+  - name: two
+    steps:
+      - name: build
+        run: |
+          sleep 2
+          echo "built on $(hostname)" > ${{ work }}/install/built
+`)
+	cmd := onCmd(t, b1, dir, boardDir, "two.yaml", "--plain", "--fetch-outputs", "install/built")
+	// The second board, labelled; one --identity logs in on both.
+	cmd.Args = append(cmd.Args, "--on", "amd64="+b2.url())
+	pub, _ := os.ReadFile(b1.identity + ".pub")
+	boardWriteFile(t, filepath.Join(b2.dir, "authorized_keys"), string(pub))
+	began := time.Now()
+	r := runResult(t, cmd)
+	took := time.Since(began)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	p1, p2 := "["+b1.relay.addr()+"] ", "[amd64 "+b2.relay.addr()+"] "
+	var starts, dones []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		switch {
+		case strings.HasPrefix(l, p1), strings.HasPrefix(l, p2):
+		case strings.HasPrefix(l, b1.relay.addr()+":"), strings.HasPrefix(l, "amd64 "+b2.relay.addr()+":"):
+			continue // the summary lines
+		default:
+			t.Errorf("line without a board prefix: %q", l)
+		}
+		if strings.Contains(l, "start two:build") {
+			starts = append(starts, l)
+		}
+		if strings.Contains(l, "done  two:build") {
+			dones = append(dones, l)
+		}
+	}
+	if len(starts) != 2 || len(dones) != 2 || strings.Index(r.stdout, dones[0]) < strings.Index(r.stdout, starts[1]) {
+		t.Errorf("want both steps started before either ended:\n%s", r.stdout)
+	}
+	for _, d := range []string{boardDir, filepath.Join(dir, "board2")} {
+		if _, err := os.Stat(filepath.Join(d, "runs", "two-amd64", "work", "install", "built")); err != nil {
+			t.Errorf("board dir %s: %v", d, err)
+		}
+	}
+	for _, addr := range []string{b1.relay.addr(), b2.relay.addr()} {
+		if _, err := os.Stat(filepath.Join(dir, ".bootstrap", "boards", "two-amd64@"+addr, "install", "built")); err != nil {
+			t.Errorf("results of %s: %v", addr, err)
+		}
+	}
+	t.Logf("two boards in %s", took.Round(time.Millisecond))
 }

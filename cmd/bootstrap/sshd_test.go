@@ -31,7 +31,12 @@ type sshBoard struct {
 
 // startBoard starts sshd in a new network namespace and the relay to it.
 // It skips the test where that cannot be done (not root, no sshd).
-func startBoard(t *testing.T) *sshBoard {
+func startBoard(t *testing.T) *sshBoard { t.Helper(); return startBoardOver(t, "", "") }
+
+// startBoardOver is startBoard with sshd in a mount namespace of its own
+// too, where the directory over is mounted on path: two boards on this
+// machine then have a board dir each at the same path.
+func startBoardOver(t *testing.T, path, over string) *sshBoard {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Skip("sshd in a network namespace needs root")
@@ -69,6 +74,15 @@ MaxStartups 50
 		t.Fatal(err)
 	}
 	cmd := exec.Command("unshare", "--net", "sh", "-c", `ip link set lo up && exec "$0" -D -e -f "$1"`, sshd, filepath.Join(dir, "sshd_config"))
+	if path != "" {
+		for _, d := range []string{path, over} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd = exec.Command("unshare", "--net", "--mount", "sh", "-c", `mount --bind "$2" "$3" && ip link set lo up && exec "$0" -D -e -f "$1"`,
+			sshd, filepath.Join(dir, "sshd_config"), over, path)
+	}
 	logf, err := os.Create(filepath.Join(dir, "sshd.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -74,7 +74,8 @@ type RunConfig struct {
 	// FetchOutputs are paths of the board's work dir to bring back.
 	FetchOutputs []string
 	// FetchTo is where each board's logs, provenance.json and outputs go
-	// (FetchTo/<recipe>-<target>@<host>/); empty means ./.bootstrap/boards.
+	// (FetchTo/<recipe>-<target>@<host>[:<port>]/); empty means
+	// ./.bootstrap/boards.
 	FetchTo string
 	// Cache and Sources are this machine's cache and source settings,
 	// used to fill the cache with what the boards need.
@@ -246,7 +247,11 @@ func (b *boardRun) finish(ctx context.Context, c *Client) error {
 		return fmt.Errorf("board status of %s said %q", b.key, out)
 	}
 	b.res.Code = st.Exit.Code
-	dest := filepath.Join(b.cfg.FetchTo, b.key+"@"+b.spec.Addr.Host)
+	host := b.spec.Addr.Host
+	if b.spec.Addr.Port != 22 {
+		host = b.spec.Addr.HostPort()
+	}
+	dest := filepath.Join(b.cfg.FetchTo, b.key+"@"+host)
 	paths := append([]string{"logs", "provenance.json"}, b.cfg.FetchOutputs...)
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
