@@ -512,3 +512,24 @@ components:
 	}
 	t.Logf("two boards in %s", took.Round(time.Millisecond))
 }
+
+// TestOnUsage refuses --on with flags it cannot honour and bad addresses,
+// with exit 2, before connecting anywhere.
+func TestOnUsage(t *testing.T) {
+	dir := t.TempDir()
+	boardWriteFile(t, filepath.Join(dir, "r.yaml"), "name: r\ncomponents:\n  - name: a\n    steps:\n      - name: s\n        run: true\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--on", "ssh://u@127.0.0.1:9", "--target", "arm64"}, "--target"},
+		{[]string{"--on", "ssh://u@127.0.0.1:9", "--emulate"}, "--emulate"},
+		{[]string{"--on", "ftp://u@127.0.0.1"}, "want ssh://"},
+		{[]string{"--on", "vax=ssh://u@127.0.0.1"}, `unknown target "vax"`},
+	} {
+		r := bs(t, dir, append([]string{"run", "r.yaml"}, tc.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.args, r.code, tc.want, r.stderr)
+		}
+	}
+}
