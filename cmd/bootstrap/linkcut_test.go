@@ -48,7 +48,7 @@ components:
 	// The uninterrupted run, released as soon as its step runs.
 	calm := onCmd(t, b, dir, boardDir, "long.yaml", "--verbose", "--force-all")
 	calmOut := start(t, calm)
-	calmOut.wait(t, 0, "build id", 60*time.Second)
+	calmOut.wait(t, 0, "| build id", 60*time.Second)
 	boardWriteFile(t, release, "")
 	wait(t, calm, calmOut, time.Minute)
 	calmProv := statementWithoutTimes(t, filepath.Join(work, "provenance.json"), boardDir)
@@ -58,7 +58,7 @@ components:
 
 	cut := onCmd(t, b, dir, boardDir, "long.yaml", "--verbose", "--force-all")
 	out := start(t, cut)
-	first, n := out.wait(t, 0, "build id", 60*time.Second)
+	first, n := out.wait(t, 0, "| build id", 60*time.Second)
 	for round := 1; round <= 3; round++ {
 		time.Sleep(5 * time.Second)
 		cutAt := time.Now()
@@ -145,5 +145,42 @@ func wait(t *testing.T, cmd *exec.Cmd, out *timedLines, d time.Duration) {
 	case <-time.After(d):
 		cmd.Process.Kill()
 		t.Fatalf("did not end within %s\n%s", d, out.text())
+	}
+}
+
+// TestBoardOutlivesWorkstation kills `run --on` itself (the workstation
+// going away): the board's run goes on, and the same command run again
+// follows that run from the start of its log instead of starting another.
+func TestBoardOutlivesWorkstation(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t)
+	dir := t.TempDir()
+	boardDir := filepath.Join(dir, "board")
+	work := filepath.Join(boardDir, "runs", "wait-amd64", "work")
+	boardWriteFile(t, filepath.Join(dir, "wait.yaml"), `name: wait
+components:
+  - name: wait
+    steps:
+      - name: build
+        run: |
+          echo "build id $(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+          until [ -e ${{ work }}/install/release ]; do sleep 0.2; done
+`)
+	first := onCmd(t, b, dir, boardDir, "wait.yaml", "--verbose")
+	out1 := start(t, first)
+	l, _ := out1.wait(t, 0, "| build id", 60*time.Second)
+	first.Process.Kill()
+	first.Wait()
+
+	second := onCmd(t, b, dir, boardDir, "wait.yaml", "--verbose")
+	out2 := start(t, second)
+	out2.wait(t, 0, "is going on", 60*time.Second)
+	l2, _ := out2.wait(t, 0, "| build id", 30*time.Second)
+	boardWriteFile(t, filepath.Join(work, "install", "release"), "")
+	wait(t, second, out2, time.Minute)
+	idRE := regexp.MustCompile(`build id [0-9a-f]{16}`)
+	id := idRE.FindString(l.text)
+	if id == "" || idRE.FindString(l2.text) != id || len(idRE.FindAllString(out2.text(), -1)) != 1 || strings.Count(out2.text(), "start wait:build") != 1 {
+		t.Errorf("the second command did not follow the first run (%s) from its start:\n%s", id, out2.text())
 	}
 }

@@ -200,15 +200,22 @@ func (b *boardRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tarball, err := bundle.Tar()
+	st, err := b.status(ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := c.Command(ctx, b.agent("unpack", "--key", b.key), bytes.NewReader(tarball), nil); err != nil {
-		return err
-	}
-	if err := b.sendSources(ctx, c, s); err != nil {
-		return err
+	if !st.Alive {
+		// A run going on reads the recipe and cache: leave them be.
+		tarball, err := bundle.Tar()
+		if err != nil {
+			return err
+		}
+		if err := c.Command(ctx, b.agent("unpack", "--key", b.key), bytes.NewReader(tarball), nil); err != nil {
+			return err
+		}
+		if err := b.sendSources(ctx, c, s); err != nil {
+			return err
+		}
 	}
 	args := append([]string{"--", bundle.Recipe, "--target", target}, b.cfg.RunArgs...)
 	out, err := c.Output(ctx, b.agent("start", append([]string{"--key", b.key}, args...)...))
@@ -238,13 +245,12 @@ func (b *boardRun) run(ctx context.Context) error {
 // finish reads the run's exit code and brings back its logs, provenance
 // and the outputs asked for.
 func (b *boardRun) finish(ctx context.Context, c *Client) error {
-	out, err := c.Output(ctx, b.agent("status", "--key", b.key))
+	st, err := b.status(ctx, c)
 	if err != nil {
 		return err
 	}
-	var st Status
-	if err := json.Unmarshal(out, &st); err != nil || st.Exit == nil {
-		return fmt.Errorf("board status of %s said %q", b.key, out)
+	if st.Exit == nil {
+		return fmt.Errorf("the run %s of %s on the board has not recorded its end", st.Run, b.key)
 	}
 	b.res.Code = st.Exit.Code
 	host := b.spec.Addr.Host
@@ -279,6 +285,19 @@ func (b *boardRun) finish(ctx context.Context, c *Client) error {
 		return fmt.Errorf("--fetch-outputs: not in the board's work dir: %s", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// status asks the board about the last run of the key.
+func (b *boardRun) status(ctx context.Context, c *Client) (Status, error) {
+	out, err := c.Output(ctx, b.agent("status", "--key", b.key))
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		return Status{}, fmt.Errorf("board status of %s said %q: %w", b.key, out, err)
+	}
+	return st, nil
 }
 
 // agent is the shell command running our binary's `board VERB` on the
