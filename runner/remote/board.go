@@ -174,7 +174,12 @@ func (b *boardRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() { c.Close() }()
+	// follow may replace c after a lost link, or leave none.
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
 	host, err := DetectBoard(ctx, c)
 	if err != nil {
 		return err
@@ -194,31 +199,55 @@ func (b *boardRun) run(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	p := s.Plan()
-	b.key = p.Recipe.Name.Value + "-" + target
-	bundle, err := NewBundle(b.cfg.Recipe, p)
+	b.key = s.Plan().Recipe.Name.Value + "-" + target
+	bundle, err := NewBundle(b.cfg.Recipe, s.Plan())
 	if err != nil {
 		return err
 	}
+	if err := b.prepare(ctx, c, s, bundle); err != nil {
+		return err
+	}
+	started := false
+	err = b.start(ctx, c, append([]string{bundle.Recipe, "--target", target}, b.cfg.RunArgs...), &started)
+	if err == nil {
+		c, err = b.follow(ctx, c)
+	}
+	if err != nil {
+		if ctx.Err() != nil && started {
+			b.cancel()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return b.finish(ctx, c)
+}
+
+// prepare sends the recipe bundle and the sources the board lacks,
+// unless a run of the key is going on there: that run reads the recipe
+// and the cache, which are left as they are.
+func (b *boardRun) prepare(ctx context.Context, c *Client, s *runner.Session, bundle *Bundle) error {
 	st, err := b.status(ctx, c)
+	if err != nil || st.Alive {
+		return err
+	}
+	tarball, err := bundle.Tar()
 	if err != nil {
 		return err
 	}
-	if !st.Alive {
-		// A run going on reads the recipe and cache: leave them be.
-		tarball, err := bundle.Tar()
-		if err != nil {
-			return err
-		}
-		if err := c.Command(ctx, b.agent("unpack", "--key", b.key), bytes.NewReader(tarball), nil); err != nil {
-			return err
-		}
-		if err := b.sendSources(ctx, c, s); err != nil {
-			return err
-		}
+	if err := c.Command(ctx, b.agent("unpack", "--key", b.key), bytes.NewReader(tarball), nil); err != nil {
+		return err
 	}
-	args := append([]string{"--", bundle.Recipe, "--target", target}, b.cfg.RunArgs...)
-	out, err := c.Output(ctx, b.agent("start", append([]string{"--key", b.key}, args...)...))
+	return b.sendSources(ctx, c, s)
+}
+
+// start starts the board's run with args (the recipe and its flags), or
+// takes the run of the key going on; *started is set once the command
+// is sent, after which a cancel must reach the board.
+func (b *boardRun) start(ctx context.Context, c *Client, args []string, started *bool) error {
+	*started = true
+	out, err := c.Output(ctx, b.agent("start", append([]string{"--key", b.key, "--"}, args...)...))
 	if err != nil {
 		return err
 	}
@@ -231,15 +260,7 @@ func (b *boardRun) run(ctx context.Context) error {
 	} else {
 		b.say("started run %s of %s, detached", b.runID, b.key)
 	}
-	c, err = b.follow(ctx, c)
-	if err != nil {
-		if ctx.Err() != nil {
-			b.cancel()
-			return ctx.Err()
-		}
-		return err
-	}
-	return b.finish(ctx, c)
+	return nil
 }
 
 // finish reads the run's exit code and brings back its logs, provenance
@@ -502,84 +523,4 @@ func (b *boardRun) cancel() {
 		return
 	}
 	b.say("canceled run %s on the board", b.runID)
-}
-
-// dirWord is the board dir as a shell word; "~/" and "" mean the board
-// user's home.
-func dirWord(d string) string {
-	switch {
-	case d == "":
-		return `"$HOME"/` + DefaultBoardDir
-	case strings.HasPrefix(d, "~/"):
-		return `"$HOME"/` + shellQuote(d[2:])
-	}
-	return shellQuote(d)
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@,+") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// countingWriter adds the bytes written through it to *n.
-type countingWriter struct {
-	w io.Writer
-	n *int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	*c.n += int64(n)
-	return n, err
-}
-
-// lineWriter writes whole lines to out with a prefix, under a lock shared
-// by every board, so that their outputs interleave by line.
-type lineWriter struct {
-	mu     *sync.Mutex
-	out    io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.buf = append(l.buf, p...)
-	i := bytes.LastIndexByte(l.buf, '\n')
-	if i < 0 {
-		return len(p), nil
-	}
-	var sb bytes.Buffer
-	for _, line := range bytes.SplitAfter(l.buf[:i+1], []byte("\n")) {
-		if len(line) > 0 {
-			sb.WriteString(l.prefix)
-			sb.Write(line)
-		}
-	}
-	l.buf = append(l.buf[:0], l.buf[i+1:]...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, err := l.out.Write(sb.Bytes())
-	return len(p), err
-}
-
-// Flush writes a last unterminated line.
-func (l *lineWriter) Flush() {
-	if len(l.buf) > 0 {
-		l.Write([]byte("\n"))
-	}
 }
