@@ -110,3 +110,33 @@ func TestBinariesFromDist(t *testing.T) {
 		t.Errorf("no riscv64 binary: error %v, want one naming what was tried", err)
 	}
 }
+
+// TestBinariesCrossCompile builds the board's binary from this source
+// tree when there is no dist file and this executable does not fit: the
+// result is static and runs. (amd64, which this machine runs; another
+// GOARCH is the same command with a colder build cache.)
+func TestBinariesCrossCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bootstrap")
+	}
+	src, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Binaries{DistDir: t.TempDir(), Self: "/nonexistent", SourceDir: src, BuildDir: t.TempDir()}
+	tg, _ := arch.Lookup("amd64")
+	var log bytes.Buffer
+	p, sum, err := b.For(context.Background(), tg, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "cross-compiling bootstrap for amd64") || !static(p) {
+		t.Errorf("%s: static %v, log %q", p, static(p), log.String())
+	}
+	if want, _ := fileSHA256(p); sum != want {
+		t.Errorf("sha256 %s, want %s", sum, want)
+	}
+	if out, err := exec.Command(p, "--version").CombinedOutput(); err != nil || !strings.Contains(string(out), "bootstrap") {
+		t.Errorf("%s --version: %v %s", p, err, out)
+	}
+}
