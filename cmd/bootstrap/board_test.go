@@ -88,7 +88,8 @@ var sentRE = regexp.MustCompile(`sources: sent (\d+) files \((\d+) bytes\); (\d+
 
 // TestBoardSendsOnce runs a recipe with a cached tarball source and a
 // patch on a real sshd twice: the first run sends the binary, the recipe,
-// the patch and the tarball; the second sends 0 source bytes. Host keys:
+// the patch and the tarball; the second (with its key in ssh-agent) sends
+// 0 source bytes. Host keys:
 // an unknown board is refused without --accept-new, and a changed key is
 // refused naming the known_hosts file and line.
 func TestBoardSendsOnce(t *testing.T) {
@@ -131,9 +132,17 @@ components:
 	}
 
 	var sent [2][3]int
+	// The second run logs in with the key in a real ssh-agent instead of
+	// --identity.
+	sock := startAgent(t, b.identity)
 	for i := range 2 {
 		start := time.Now()
-		r := runResult(t, onCmd(t, b, dir, boardDir, "recipes/hello.yaml", "--fetch-outputs", "install/msg.txt"))
+		cmd := onCmd(t, b, dir, boardDir, "recipes/hello.yaml", "--fetch-outputs", "install/msg.txt")
+		if i == 1 {
+			cmd.Args = slices(slices(cmd.Args, "--identity"), b.identity)
+			cmd.Env = append(cmd.Env, "SSH_AUTH_SOCK="+sock)
+		}
+		r := runResult(t, cmd)
 		if r.code != 0 {
 			t.Fatalf("run %d: exit %d\n%s%s", i+1, r.code, r.stdout, r.stderr)
 		}
@@ -182,6 +191,30 @@ components:
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "CHANGED") || !strings.Contains(r.stdout+r.stderr, want) {
 		t.Errorf("changed host key: exit %d, want a refusal naming %q:\n%s%s", r.code, want, r.stdout, r.stderr)
 	}
+}
+
+// startAgent starts ssh-agent with the private key in it and returns its
+// socket.
+func startAgent(t *testing.T, key string) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	for range 100 {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", key)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	return sock
 }
 
 // slices is args without the given one.
