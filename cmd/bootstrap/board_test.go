@@ -559,6 +559,7 @@ func TestOnUsage(t *testing.T) {
 		{[]string{"--on", "ssh://u@127.0.0.1:9", "--emulate"}, "--emulate"},
 		{[]string{"--on", "ftp://u@127.0.0.1"}, "want ssh://"},
 		{[]string{"--on", "vax=ssh://u@127.0.0.1"}, `unknown target "vax"`},
+		{[]string{"--accept-new"}, "add --on"},
 	} {
 		r := bs(t, dir, append([]string{"run", "r.yaml"}, tc.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {

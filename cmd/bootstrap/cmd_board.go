@@ -164,7 +164,7 @@ type boardOptions struct {
 // boardFlags are the flags of `run --on`.
 func boardFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "on", Usage: "run on the board at `[ARCH=]ssh://USER@HOST[:PORT]` (repeatable: boards run in parallel; see docs/boards.md)"},
+		&cli.StringSliceFlag{Name: "on", Usage: "run on the board at `ADDR`, [ARCH=]ssh://USER@HOST[:PORT], detached; reattaches after a dropped link (repeatable: boards run in parallel; see docs/boards.md)"},
 		&cli.StringFlag{Name: "known-hosts", Usage: "with --on, trust the host keys in `FILE`", DefaultText: "~/.ssh/known_hosts"},
 		&cli.BoolFlag{Name: "accept-new", Usage: "with --on, add an unknown board's host key to the known hosts (a changed key is refused)"},
 		&cli.StringFlag{Name: "identity", Usage: "with --on, log in with the private key `FILE`", DefaultText: "the keys of $SSH_AUTH_SOCK"},
@@ -179,9 +179,17 @@ func boardOptionsFrom(c *cli.Context) boardOptions {
 		DialOptions: remote.DialOptions{KnownHosts: c.String("known-hosts"), AcceptNew: c.Bool("accept-new"), Identity: c.String("identity")}}
 }
 
+// given reports whether any flag of boardFlags was given.
+func (b boardOptions) given() bool {
+	return len(b.On) > 0 || b.KnownHosts != "" || b.AcceptNew || b.Identity != "" || b.BoardDir != "" || len(b.FetchOutputs) > 0
+}
+
 // runOnBoards runs the recipe on the --on boards (remote.Run) and prints
 // a line per board at the end.
 func runOnBoards(ctx context.Context, o runOptions, out io.Writer, path string) error {
+	if len(o.Boards.On) == 0 {
+		return &usageError{"--known-hosts, --accept-new, --identity, --board-dir and --fetch-outputs are for runs on a board: add --on ssh://USER@HOST"}
+	}
 	if o.WorkDir != "" || o.Target != "" || o.Executor.Emulating() || len(o.Check) > 0 {
 		return &usageError{"--on runs in the board's own work dir, for the board's architecture (or ARCH= before ssh://): drop --workdir, --target, --emulate, --rootfs and --check"}
 	}

@@ -79,7 +79,7 @@ func runCommand() *cli.Command {
 // runRun runs a recipe and reports a failure's log tail on errOut. It
 // returns the run's error for main to map to an exit code.
 func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path string) error {
-	if len(o.Boards.On) > 0 {
+	if o.Boards.given() {
 		return runOnBoards(ctx, o, out, path)
 	}
 	cfg := o.planOptions.config(path)
