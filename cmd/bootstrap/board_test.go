@@ -229,59 +229,69 @@ func slices(args []string, drop string) []string {
 }
 
 // TestBoardCancel interrupts `run --on` while a step runs a tree of
-// processes on the board: the local command exits 130, and 5 s later no
-// process of the run is left on the board.
+// processes on the board: the local command exits 130 (SIGINT) or 143
+// (SIGTERM), and 5 s later no process of the run is left on the board,
+// even when the step ignores SIGTERM and a child of it left its process
+// group and session (setsid).
 func TestBoardCancel(t *testing.T) {
 	t.Parallel()
-	b := startBoard(t)
-	dir := t.TempDir()
-	mark := fmt.Sprintf("%d", 700000+time.Now().UnixNano()%100000)
-	boardWriteFile(t, filepath.Join(dir, "long.yaml"), fmt.Sprintf(`name: long
+	for _, tc := range []struct {
+		name string
+		sig  syscall.Signal
+		code int
+		// extra is shell run by the step before it waits.
+		extra string
+	}{
+		{"SIGINT", syscall.SIGINT, 130, ""},
+		{"SIGTERM stubborn", syscall.SIGTERM, 143, "trap '' TERM\n          setsid sleep %[1]s &\n          "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := startBoard(t)
+			dir := t.TempDir()
+			mark := fmt.Sprintf("%d", 700000+time.Now().UnixNano()%100000)
+			boardWriteFile(t, filepath.Join(dir, "long.yaml"), fmt.Sprintf(`name: long
 components:
   - name: long
     steps:
       - name: wait
         run: |
-          echo started
+          `+tc.extra+`echo started
           sleep %[1]s &
           sh -c 'sleep %[1]s' &
           sleep %[1]s
 `, mark))
-	boardDir := filepath.Join(dir, "board")
-	cmd := onCmd(t, b, dir, boardDir, "long.yaml", "--verbose")
-	pr, pw, _ := os.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	lines := collect(pr)
-	lines.wait(t, 0, "long:wait | started", 60*time.Second)
-	// The step's shell, sh -c and three sleeps.
-	if n := len(markedProcs(mark)); n < 4 {
-		t.Fatalf("%d processes of the step running, want the shell and its sleeps:\n%s", n, strings.Join(markedProcs(mark), "\n"))
-	}
-	sent := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	code := cmd.ProcessState.ExitCode()
-	t.Logf("local command exited %d after %s (%v)", code, time.Since(sent).Round(time.Millisecond), err)
-	if code != 130 {
-		t.Errorf("exit %d, want 130\n%s", code, lines.text())
-	}
-	time.Sleep(time.Until(sent.Add(5 * time.Second)))
-	if left := markedProcs(mark); len(left) > 0 {
-		t.Errorf("5 s after the cancel, %d processes of the run are left on the board: %v", len(left), left)
-	}
-	if left := markedProcs(boardDir); len(left) > 0 {
-		t.Errorf("5 s after the cancel, bootstrap processes of the board are left: %v", left)
-	}
-	ex, err := os.ReadFile(filepath.Join(boardDir, "runs", "long-amd64", "agent", "exit.json"))
-	if err != nil || !strings.Contains(string(ex), `"canceled":true`) {
-		t.Errorf("exit.json %s (%v), want a canceled run", ex, err)
-	}
-	if !strings.Contains(lines.text(), "canceled run") {
-		t.Errorf("no cancel reported:\n%s", lines.text())
+			boardDir := filepath.Join(dir, "board")
+			cmd := onCmd(t, b, dir, boardDir, "long.yaml", "--verbose")
+			lines := start(t, cmd)
+			lines.wait(t, 0, "long:wait | started", 60*time.Second)
+			// The step's shell, sh -c and its sleeps.
+			if n := len(markedProcs(mark)); n < 4 {
+				t.Fatalf("%d processes of the step running, want the shell and its sleeps:\n%s", n, strings.Join(markedProcs(mark), "\n"))
+			}
+			sent := time.Now()
+			cmd.Process.Signal(tc.sig)
+			err := cmd.Wait()
+			code := cmd.ProcessState.ExitCode()
+			t.Logf("local command exited %d after %s (%v)", code, time.Since(sent).Round(time.Millisecond), err)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, lines.text())
+			}
+			time.Sleep(time.Until(sent.Add(5 * time.Second)))
+			if left := markedProcs(mark); len(left) > 0 {
+				t.Errorf("5 s after the cancel, %d processes of the run are left on the board: %v", len(left), left)
+			}
+			if left := markedProcs(boardDir); len(left) > 0 {
+				t.Errorf("5 s after the cancel, bootstrap processes of the board are left: %v", left)
+			}
+			ex, err := os.ReadFile(filepath.Join(boardDir, "runs", "long-amd64", "agent", "exit.json"))
+			if err != nil || !strings.Contains(string(ex), `"canceled":true`) {
+				t.Errorf("exit.json %s (%v), want a canceled run", ex, err)
+			}
+			if !strings.Contains(lines.text(), "canceled run") {
+				t.Errorf("no cancel reported:\n%s", lines.text())
+			}
+		})
 	}
 }
 
