@@ -61,10 +61,18 @@ type lineWriter struct {
 }
 
 func (l *lineWriter) Write(p []byte) (int, error) {
+	// One lock for the buffer too: after a cancel, a session's goroutine
+	// may still write while Run flushes.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(p), l.write(p)
+}
+
+func (l *lineWriter) write(p []byte) error {
 	l.buf = append(l.buf, p...)
 	i := bytes.LastIndexByte(l.buf, '\n')
 	if i < 0 {
-		return len(p), nil
+		return nil
 	}
 	var sb bytes.Buffer
 	for _, line := range bytes.SplitAfter(l.buf[:i+1], []byte("\n")) {
@@ -74,15 +82,15 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		}
 	}
 	l.buf = append(l.buf[:0], l.buf[i+1:]...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	_, err := l.out.Write(sb.Bytes())
-	return len(p), err
+	return err
 }
 
 // Flush writes a last unterminated line.
 func (l *lineWriter) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.buf) > 0 {
-		l.Write([]byte("\n"))
+		l.write([]byte("\n"))
 	}
 }
