@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -130,7 +131,28 @@ type Client struct {
 	// deadAt is when the keepalives declared the link dead (zero if not).
 	mu     sync.Mutex
 	deadAt time.Time
+	conn   *activityConn
 }
+
+// activityConn notes when bytes last came from the board: a keepalive
+// reply stuck behind a big upload on a slow link (our request waits in
+// the send buffer) is no sign of a dead link while the board's window
+// adjustments keep arriving.
+type activityConn struct {
+	net.Conn
+	lastRead atomic.Int64 // unix nanoseconds
+}
+
+func (a *activityConn) Read(p []byte) (int, error) {
+	n, err := a.Conn.Read(p)
+	if n > 0 {
+		a.lastRead.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// heardSince reports whether bytes came from the board after t.
+func (a *activityConn) heardSince(t time.Time) bool { return a.lastRead.Load() > t.UnixNano() }
 
 // Dial connects to the board, checking its host key against known_hosts
 // and authenticating with the identity file or the agent's keys. The TCP
@@ -157,7 +179,8 @@ func Dial(ctx context.Context, addr Address, o DialOptions) (*Client, error) {
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(dctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	cfg := &ssh.ClientConfig{User: addr.User, Auth: auth, HostKeyCallback: hostKeys, Timeout: o.HandshakeTimeout}
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr.HostPort(), cfg)
+	ac := &activityConn{Conn: conn}
+	c, chans, reqs, err := ssh.NewClientConn(ac, addr.HostPort(), cfg)
 	stop()
 	if err != nil {
 		conn.Close()
@@ -168,7 +191,7 @@ func Dial(ctx context.Context, addr Address, o DialOptions) (*Client, error) {
 		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	cl := &Client{Client: ssh.NewClient(c, chans, reqs), Addr: addr, done: make(chan struct{}), dead: make(chan struct{})}
+	cl := &Client{Client: ssh.NewClient(c, chans, reqs), Addr: addr, done: make(chan struct{}), dead: make(chan struct{}), conn: ac}
 	go cl.keepalive(o.KeepaliveInterval, o.KeepaliveMisses)
 	go func() {
 		// Wait returns when the connection ends for any reason.
@@ -180,13 +203,15 @@ func Dial(ctx context.Context, addr Address, o DialOptions) (*Client, error) {
 
 // keepalive sends a keepalive@openssh.com request every interval; OpenSSH
 // answers it (with a failure, which is an answer). After misses
-// unanswered intervals in a row the connection is closed.
+// intervals in a row with a request unanswered and nothing else heard
+// from the board, the connection is closed.
 func (c *Client) keepalive(interval time.Duration, misses int) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	missed := 0
 	replies := make(chan error, 1)
 	inflight := false
+	lastTick := time.Now()
 	for {
 		select {
 		case <-c.done:
@@ -196,8 +221,14 @@ func (c *Client) keepalive(interval time.Duration, misses int) {
 			if err == nil {
 				missed = 0
 			}
-		case <-t.C:
+		case now := <-t.C:
+			heard := c.conn.heardSince(lastTick)
+			lastTick = now
 			if inflight {
+				if heard {
+					missed = 0
+					continue
+				}
 				missed++
 				if missed >= misses {
 					c.mu.Lock()
