@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/dirhash"
+	modzip "golang.org/x/mod/zip"
 )
 
 // boardDistOnce builds the static binary a board is sent, as `make dist`
@@ -86,8 +92,8 @@ func tarGz(t *testing.T, files map[string]string) []byte {
 
 var sentRE = regexp.MustCompile(`sources: sent (\d+) files \((\d+) bytes\); (\d+) already on the board`)
 
-// TestBoardSendsOnce runs a recipe with a cached tarball source and a
-// patch on a real sshd twice: the first run sends the binary, the recipe,
+// TestBoardSendsOnce runs a recipe with a cached tarball source, a Go
+// module the board cannot download and a patch on a real sshd twice: the first run sends the binary, the recipe,
 // the patch and the tarball; the second (with its key in ssh-agent) sends
 // 0 source bytes. Host keys:
 // an unknown board is refused without --accept-new, and a changed key is
@@ -105,19 +111,33 @@ func TestBoardSendsOnce(t *testing.T) {
 -hello from the workstation
 +hello from the board
 `)
+	// A Go module from a proxy on this side's loopback, which the board
+	// (in its own network namespace) cannot reach: it must be sent.
+	modZip, h1 := boardModuleZip(t, "example.com/hello", "v1.0.0", map[string]string{"go.mod": "module example.com/hello\n", "mod.txt": "from a module\n"})
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/example.com/hello/@v/v1.0.0.zip" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(modZip)
+	}))
+	defer proxy.Close()
 	boardWriteFile(t, filepath.Join(dir, "recipes", "hello.yaml"), fmt.Sprintf(`name: hello
 components:
   - name: hello
-    source:
-      url: http://127.0.0.1:9/pkg.tar.gz
-      sha256: %s
-      strip: 1
+    sources:
+      - url: http://127.0.0.1:9/pkg.tar.gz
+        sha256: %s
+        strip: 1
+      - gomod: example.com/hello@v1.0.0
+        h1: %s
+        dest: mod
     patches:
       - file: ../patches/0001-board.patch
     steps:
       - name: build
-        run: cat ${{ src }}/msg.txt > ${{ work }}/install/msg.txt
-`, sum))
+        run: cat ${{ src }}/msg.txt ${{ src }}/mod/mod.txt > ${{ work }}/install/msg.txt
+`, sum, h1))
 	if r := bs(t, dir, "cache", "add", filepath.Join(dir, "pkg.tar.gz")); r.code != 0 {
 		t.Fatalf("cache add: exit %d\n%s", r.code, r.stderr)
 	}
@@ -138,6 +158,7 @@ components:
 	for i := range 2 {
 		start := time.Now()
 		cmd := onCmd(t, b, dir, boardDir, "recipes/hello.yaml", "--fetch-outputs", "install/msg.txt")
+		cmd.Env = append(cmd.Env, "GOPROXY="+proxy.URL)
 		if i == 1 {
 			cmd.Args = slices(slices(cmd.Args, "--identity"), b.identity)
 			cmd.Env = append(cmd.Env, "SSH_AUTH_SOCK="+sock)
@@ -155,15 +176,15 @@ components:
 		fmt.Sscan(m[3], &sent[i][2])
 		t.Logf("run %d in %s: sent %d files, %d bytes; %d held", i+1, time.Since(start).Round(time.Millisecond), sent[i][0], sent[i][1], sent[i][2])
 	}
-	if sent[0] != [3]int{1, len(tgz), 0} {
-		t.Errorf("first run sent %v, want [1 %d 0]", sent[0], len(tgz))
+	if sent[0] != [3]int{2, len(tgz) + len(modZip), 0} {
+		t.Errorf("first run sent %v, want [2 %d 0]", sent[0], len(tgz)+len(modZip))
 	}
-	if sent[1] != [3]int{0, 0, 1} {
-		t.Errorf("second run sent %v, want 0 files, 0 bytes, 1 held", sent[1])
+	if sent[1] != [3]int{0, 0, 2} {
+		t.Errorf("second run sent %v, want 0 files, 0 bytes, 2 held", sent[1])
 	}
 	fetched := filepath.Join(dir, ".bootstrap", "boards", "hello-amd64@"+b.relay.addr())
-	if got, _ := os.ReadFile(filepath.Join(fetched, "install", "msg.txt")); string(got) != "hello from the board\n" {
-		t.Errorf("fetched output %q, want the patched message", got)
+	if got, _ := os.ReadFile(filepath.Join(fetched, "install", "msg.txt")); string(got) != "hello from the board\nfrom a module\n" {
+		t.Errorf("fetched output %q, want the patched message and the module's", got)
 	}
 	if _, err := os.Stat(filepath.Join(fetched, "provenance.json")); err != nil {
 		t.Errorf("provenance not brought back: %v", err)
@@ -191,6 +212,27 @@ components:
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "CHANGED") || !strings.Contains(r.stdout+r.stderr, want) {
 		t.Errorf("changed host key: exit %d, want a refusal naming %q:\n%s%s", r.code, want, r.stdout, r.stderr)
 	}
+}
+
+// boardModuleZip builds a real module zip with x/mod and returns it with
+// its h1.
+func boardModuleZip(t *testing.T, mod, version string, files map[string]string) ([]byte, string) {
+	t.Helper()
+	tree := t.TempDir()
+	for n, d := range files {
+		boardWriteFile(t, filepath.Join(tree, n), d)
+	}
+	var buf bytes.Buffer
+	if err := modzip.CreateFromDir(&buf, module.Version{Path: mod, Version: version}, tree); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "m.zip")
+	boardWriteFile(t, p, buf.String())
+	h1, err := dirhash.HashZip(p, dirhash.Hash1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), h1
 }
 
 // startAgent starts ssh-agent with the private key in it and returns its

@@ -50,6 +50,15 @@ func boardCommand() *cli.Command {
 					_, err = a.Put(os.Stdin, c.String("sha256"))
 					return err
 				}},
+			{Name: "index", Usage: "write a Go module's cache index (stdin) at PATH under the cache", Flags: []cli.Flag{dir,
+				&cli.StringFlag{Name: "path", Usage: "`PATH` under the cache", Required: true}},
+				Action: func(c *cli.Context) error {
+					a, err := agentOf(c)
+					if err != nil {
+						return err
+					}
+					return a.Index(c.String("path"), os.Stdin)
+				}},
 			{Name: "adopt", Usage: "check this executable's sha256 and keep it as bin/<sha256>", Flags: []cli.Flag{dir, sum},
 				Action: func(c *cli.Context) error {
 					a, err := agentOf(c)

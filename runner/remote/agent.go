@@ -84,8 +84,48 @@ func (a Agent) agentDir(key string) string { return filepath.Join(a.Dir, "runs",
 func (a Agent) LogPath(key string) string { return filepath.Join(a.agentDir(key), "log") }
 
 // Have writes one line per content-addressed file the board holds:
-// "bin <sha256>" and "cache <sha256>".
+// "bin <sha256>" and "cache <sha256>", and one per Go module index of the
+// cache: "index gomod/<module>/@v/<version>.zip.sha256".
 func (a Agent) Have(w io.Writer) error {
+	if err := a.haveFiles(w); err != nil {
+		return err
+	}
+	root := a.CacheDir()
+	err := filepath.WalkDir(filepath.Join(root, "gomod"), func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".zip.sha256") {
+			rel, _ := filepath.Rel(root, p)
+			fmt.Fprintf(w, "index %s\n", filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("have: %w", err)
+	}
+	return nil
+}
+
+// Index writes a Go module's cache index (rel, under the cache:
+// gomod/<module>/@v/<version>.zip.sha256) with the content of r.
+func (a Agent) Index(rel string, r io.Reader) error {
+	if !filepath.IsLocal(rel) || !strings.HasPrefix(rel, "gomod/") || !strings.HasSuffix(rel, ".zip.sha256") {
+		return fmt.Errorf("index: %q is not a module index of the cache", rel)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	p := filepath.Join(a.CacheDir(), filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(p, data)
+}
+
+// haveFiles lists the content-addressed files.
+func (a Agent) haveFiles(w io.Writer) error {
 	for _, d := range []struct{ kind, dir string }{{"bin", filepath.Join(a.Dir, "bin")}, {"cache", filepath.Join(a.CacheDir(), "sha256")}} {
 		ents, err := os.ReadDir(d.dir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

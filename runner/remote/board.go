@@ -16,9 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/porterkit/bootstrap/bootstrap/arch"
-	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/runner"
-	"github.com/porterkit/bootstrap/runner/source/fetch"
 )
 
 // BoardSpec is one --on value: ssh://USER@HOST[:PORT], optionally
@@ -365,91 +363,6 @@ func (b *boardRun) sendBinary(ctx context.Context, c *Client, t arch.Target) err
 	up := b.dir + "/bin/.upload-" + sum
 	cmd := "mkdir -p " + b.dir + "/bin && cat > " + up + " && chmod 755 " + up + " && " + up + " board adopt --dir " + b.dir + " --sha256 " + sum
 	return c.Command(ctx, cmd, f, nil)
-}
-
-// sendSources puts into the board's cache the url sources of the
-// selected steps that it does not hold, filling this machine's cache
-// first when needed (the board may have no network).
-func (b *boardRun) sendSources(ctx context.Context, c *Client, s *runner.Session) error {
-	p := s.Plan()
-	sel, err := b.cfg.Selection.Selected(p)
-	if err != nil {
-		return err
-	}
-	cache, err := runner.CacheDir(b.cfg.Cache)
-	if err != nil {
-		return err
-	}
-	out, err := c.Output(ctx, b.agent("have"))
-	if err != nil {
-		return err
-	}
-	held := map[string]bool{}
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) == 2 && f[0] == "cache" {
-			held[f[1]] = true
-		}
-	}
-	for _, src := range neededSources(p, sel) {
-		if held[src.SHA256] {
-			b.res.HeldFiles++
-			continue
-		}
-		held[src.SHA256] = true
-		path := fetch.CachePath(cache, src.SHA256)
-		if _, err := os.Stat(path); err != nil {
-			sources, err := s.Sources(nil)
-			if err == nil {
-				err = sources["url"].Fetch(ctx, src, io.Discard)
-			}
-			if err != nil {
-				b.say("%s is not in this machine's cache and could not be fetched (%v): the board will fetch it itself", src.Filename, err)
-				continue
-			}
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		cr := &countingReader{r: f}
-		err = c.Command(ctx, b.agent("put", "--sha256", src.SHA256), cr, nil)
-		f.Close()
-		b.res.SentBytes += cr.n
-		if err != nil {
-			return fmt.Errorf("send %s: %w", src.Filename, err)
-		}
-		b.res.SentFiles++
-	}
-	b.say("sources: sent %d files (%d bytes); %d already on the board", b.res.SentFiles, b.res.SentBytes, b.res.HeldFiles)
-	return nil
-}
-
-// neededSources are the url sources (and verified artifacts) of the
-// selected fetch and verify steps, once each.
-func neededSources(p *plan.Plan, sel map[string]bool) []plan.Source {
-	var out []plan.Source
-	seen := map[string]bool{}
-	for _, st := range p.Steps {
-		if !sel[st.ID] {
-			continue
-		}
-		srcs := st.Sources
-		if st.Kind == plan.KindVerify {
-			srcs = nil
-			if ref, ok := st.Verify.Source(); ok {
-				srcs = append(srcs, ref)
-			}
-		} else if st.Kind != plan.KindFetch {
-			continue
-		}
-		for _, src := range srcs {
-			if src.Kind == "url" && src.SHA256 != "" && !seen[src.SHA256] {
-				seen[src.SHA256] = true
-				out = append(out, src)
-			}
-		}
-	}
-	return out
 }
 
 // follow streams the run's log until it ends, reconnecting after a lost
