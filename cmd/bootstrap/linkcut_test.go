@@ -184,3 +184,36 @@ components:
 		t.Errorf("the second command did not follow the first run (%s) from its start:\n%s", id, out2.text())
 	}
 }
+
+// TestBoardLinkCutWhileSending cuts a slow link while the board's binary
+// is on its way: the cut is noticed, the command reconnects and sets up
+// again (the binary arrives whole, checked by its digest), and the run
+// finishes.
+func TestBoardLinkCutWhileSending(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t)
+	b.relay.rate.Store(4 << 20)
+	dir := t.TempDir()
+	boardDir := filepath.Join(dir, "board")
+	boardWriteFile(t, filepath.Join(dir, "small.yaml"), "name: small\ncomponents:\n  - name: a\n    steps:\n      - name: s\n        run: echo ran\n")
+	cmd := onCmd(t, b, dir, boardDir, "small.yaml")
+	out := start(t, cmd)
+	_, i := out.wait(t, 0, "sending bootstrap", 60*time.Second)
+	time.Sleep(time.Second)
+	cutAt := time.Now()
+	b.relay.Cut()
+	lost, j := out.wait(t, i, "link lost", 60*time.Second)
+	b.relay.Restore()
+	backAt := time.Now()
+	re, _ := out.wait(t, j, "reconnected", 30*time.Second)
+	t.Logf("cut noticed after %s; reconnected %s after the link came back", lost.at.Sub(cutAt).Round(time.Millisecond), re.at.Sub(backAt).Round(time.Millisecond))
+	wait(t, cmd, out, 2*time.Minute)
+	bins, _ := filepath.Glob(filepath.Join(boardDir, "bin", "*"))
+	partial, _ := filepath.Glob(filepath.Join(boardDir, "bin", ".*"))
+	if len(bins) != 1 || len(partial) != 0 {
+		t.Errorf("board binaries %v, partial uploads %v; want one binary and none", bins, partial)
+	}
+	if !strings.Contains(out.text(), "exit 0") {
+		t.Errorf("the run did not finish:\n%s", out.text())
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,6 +165,9 @@ func dialIn(ns, addr string) (net.Conn, error) {
 type relay struct {
 	ln   net.Listener
 	dial func() (net.Conn, error)
+	// rate limits each direction of each connection to rate bytes/s
+	// (0: no limit), a slow link.
+	rate atomic.Int64
 
 	mu     sync.Mutex
 	cut    bool
@@ -175,6 +179,7 @@ type relay struct {
 type pair struct {
 	a, b   net.Conn
 	silent chan struct{}
+	rate   *atomic.Int64
 }
 
 func newRelay(t *testing.T, dial func() (net.Conn, error)) *relay {
@@ -208,7 +213,7 @@ func (r *relay) serve() {
 			a.Close()
 			continue
 		}
-		p := &pair{a: a, b: b, silent: make(chan struct{})}
+		p := &pair{a: a, b: b, silent: make(chan struct{}), rate: &r.rate}
 		r.mu.Lock()
 		r.pairs[p] = true
 		r.mu.Unlock()
@@ -230,6 +235,9 @@ func (p *pair) pipe(src, dst net.Conn) {
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					src.Close()
 					return
+				}
+				if rate := p.rate.Load(); rate > 0 {
+					time.Sleep(time.Duration(n) * time.Second / time.Duration(rate))
 				}
 			}
 		}

@@ -183,7 +183,8 @@ func storeVerified(r io.Reader, final, sum string, mode os.FileMode) (int64, err
 }
 
 // Adopt checks that the file at path (a binary just copied to the board)
-// has the sha256 sum and moves it to bin/<sum>.
+// has the sha256 sum and copies it to bin/<sum>; path is removed either
+// way.
 func (a Agent) Adopt(path, sum string) error {
 	if !hexRE.MatchString(sum) {
 		return fmt.Errorf("adopt: bad sha256 %q", sum)
@@ -194,9 +195,8 @@ func (a Agent) Adopt(path, sum string) error {
 	}
 	defer f.Close()
 	_, err = storeVerified(f, filepath.Join(a.Dir, "bin", sum), sum, 0o755)
-	if err == nil {
-		os.Remove(path)
-	}
+	// Kept or not, the uploaded copy has served.
+	os.Remove(path)
 	return err
 }
 

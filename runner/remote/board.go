@@ -158,6 +158,8 @@ type boardRun struct {
 	// dir and bin are shell words for the board dir and our binary there.
 	dir, bin   string
 	key, runID string
+	// uploads are the binary's upload files of this run's attempts.
+	uploads []string
 }
 
 // say prints a line of the workstation's own about this board.
@@ -165,19 +167,52 @@ func (b *boardRun) say(format string, args ...any) {
 	fmt.Fprintf(b.out, "board: "+format+"\n", args...)
 }
 
-// run is the board's stages: connect, detect, send, start, follow,
-// bring back.
+// run is the board's stages: connect, set up (detect, send, start),
+// follow, bring back. A link lost while setting up is reconnected and the
+// set-up done again: each of its stages skips what the board has.
 func (b *boardRun) run(ctx context.Context) error {
 	c, err := Dial(ctx, b.spec.Addr, b.cfg.Dial)
 	if err != nil {
 		return err
 	}
-	// follow may replace c after a lost link, or leave none.
+	// The client is replaced after a lost link, or left nil.
 	defer func() {
 		if c != nil {
 			c.Close()
 		}
 	}()
+	started := false
+	for {
+		err = b.setUp(ctx, c, &started)
+		if err == nil || ctx.Err() != nil || !c.gone() {
+			break
+		}
+		b.say("link lost (%v); reconnecting", err)
+		c.Close()
+		if c, err = b.redial(ctx); err != nil {
+			break
+		}
+		b.res.Reattached++
+		b.say("reconnected; setting up again")
+	}
+	if err == nil {
+		c, err = b.follow(ctx, c)
+	}
+	if err != nil {
+		if ctx.Err() != nil && started {
+			b.cancel()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return b.finish(ctx, c)
+}
+
+// setUp detects the board, sends what it lacks and starts the run (or
+// finds the one going on). *started is set once the start is sent.
+func (b *boardRun) setUp(ctx context.Context, c *Client, started *bool) error {
 	host, err := DetectBoard(ctx, c)
 	if err != nil {
 		return err
@@ -205,21 +240,7 @@ func (b *boardRun) run(ctx context.Context) error {
 	if err := b.prepare(ctx, c, s, bundle); err != nil {
 		return err
 	}
-	started := false
-	err = b.start(ctx, c, append([]string{bundle.Recipe, "--target", target}, b.cfg.RunArgs...), &started)
-	if err == nil {
-		c, err = b.follow(ctx, c)
-	}
-	if err != nil {
-		if ctx.Err() != nil && started {
-			b.cancel()
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err
-	}
-	return b.finish(ctx, c)
+	return b.start(ctx, c, append([]string{bundle.Recipe, "--target", target}, b.cfg.RunArgs...), started)
 }
 
 // prepare sends the recipe bundle and the sources the board lacks,
@@ -360,9 +381,20 @@ func (b *boardRun) sendBinary(ctx context.Context, c *Client, t arch.Target) err
 	defer f.Close()
 	fi, _ := f.Stat()
 	b.say("sending bootstrap for %s (%.1f MB, sha256 %s)", t.Name, float64(fi.Size())/1e6, sum[:12])
-	up := b.dir + "/bin/.upload-" + sum
+	// A name of its own per attempt: an attempt cut off may still be
+	// writing its copy when the next one starts.
+	up := b.dir + "/bin/.upload-" + sum + "-" + newRunID()
 	cmd := "mkdir -p " + b.dir + "/bin && cat > " + up + " && chmod 755 " + up + " && " + up + " board adopt --dir " + b.dir + " --sha256 " + sum
-	return c.Command(ctx, cmd, f, nil)
+	b.uploads = append(b.uploads, up)
+	if err := c.Command(ctx, cmd, f, nil); err != nil {
+		return err
+	}
+	// The copies of attempts cut off before are of no use now.
+	if stale := b.uploads[:len(b.uploads)-1]; len(stale) > 0 {
+		_ = c.Command(ctx, "rm -f "+strings.Join(stale, " "), nil, nil)
+	}
+	b.uploads = nil
+	return nil
 }
 
 // follow streams the run's log until it ends, reconnecting after a lost

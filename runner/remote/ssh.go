@@ -260,6 +260,18 @@ func (c *Client) DeadAt() time.Time {
 	return c.deadAt
 }
 
+// gone reports whether the connection has ended (closed by either side,
+// or by the keepalives), waiting a moment: a session's error can come
+// just before the connection's.
+func (c *Client) gone() bool {
+	select {
+	case <-c.done:
+		return true
+	case <-time.After(200 * time.Millisecond):
+		return false
+	}
+}
+
 // Close closes the connection and stops the keepalives.
 func (c *Client) Close() error {
 	err := c.Client.Close()
