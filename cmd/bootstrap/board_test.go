@@ -93,7 +93,8 @@ func tarGz(t *testing.T, files map[string]string) []byte {
 var sentRE = regexp.MustCompile(`sources: sent (\d+) files \((\d+) bytes\); (\d+) already on the board`)
 
 // TestBoardSendsOnce runs a recipe with a cached tarball source, a Go
-// module the board cannot download and a patch on a real sshd twice: the first run sends the binary, the recipe,
+// module and a git repository the board cannot download, and a patch,
+// on a real sshd twice: the first run sends the binary, the recipe,
 // the patch and the tarball; the second (with its key in ssh-agent) sends
 // 0 source bytes. Host keys:
 // an unknown board is refused without --accept-new, and a changed key is
@@ -122,6 +123,14 @@ func TestBoardSendsOnce(t *testing.T) {
 		w.Write(modZip)
 	}))
 	defer proxy.Close()
+	// A git repository the workstation fetched once and that is gone
+	// since: the board gets it only from the workstation's cache.
+	repo := filepath.Join(dir, "upstream.git")
+	boardWriteFile(t, filepath.Join(repo, "git.txt"), "from git\n")
+	gitIn(t, repo, "init", "-q")
+	gitIn(t, repo, "add", ".")
+	gitIn(t, repo, "commit", "-q", "-m", "one")
+	commit := gitIn(t, repo, "rev-parse", "HEAD")
 	boardWriteFile(t, filepath.Join(dir, "recipes", "hello.yaml"), fmt.Sprintf(`name: hello
 components:
   - name: hello
@@ -132,14 +141,23 @@ components:
       - gomod: example.com/hello@v1.0.0
         h1: %s
         dest: mod
+      - git: file://%s
+        commit: %s
+        dest: git
     patches:
       - file: ../patches/0001-board.patch
     steps:
       - name: build
-        run: cat ${{ src }}/msg.txt ${{ src }}/mod/mod.txt > ${{ work }}/install/msg.txt
-`, sum, h1))
+        run: cat ${{ src }}/msg.txt ${{ src }}/mod/mod.txt ${{ src }}/git/git.txt > ${{ work }}/install/msg.txt
+`, sum, h1, repo, commit))
 	if r := bs(t, dir, "cache", "add", filepath.Join(dir, "pkg.tar.gz")); r.code != 0 {
 		t.Fatalf("cache add: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := bsEnv(t, dir, []string{"GOPROXY=" + proxy.URL}, "fetch", "recipes/hello.yaml"); r.code != 0 {
+		t.Fatalf("fetch: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if err := os.Rename(repo, repo+".gone"); err != nil {
+		t.Fatal(err)
 	}
 	boardDir := filepath.Join(dir, "board")
 
@@ -176,15 +194,16 @@ components:
 		fmt.Sscan(m[3], &sent[i][2])
 		t.Logf("run %d in %s: sent %d files, %d bytes; %d held", i+1, time.Since(start).Round(time.Millisecond), sent[i][0], sent[i][1], sent[i][2])
 	}
-	if sent[0] != [3]int{2, len(tgz) + len(modZip), 0} {
-		t.Errorf("first run sent %v, want [2 %d 0]", sent[0], len(tgz)+len(modZip))
+	// The tarball, the module's zip and the git repository.
+	if sent[0][0] != 3 || sent[0][1] <= len(tgz)+len(modZip) || sent[0][2] != 0 {
+		t.Errorf("first run sent %v, want 3 files, more than %d bytes, none held", sent[0], len(tgz)+len(modZip))
 	}
-	if sent[1] != [3]int{0, 0, 2} {
-		t.Errorf("second run sent %v, want 0 files, 0 bytes, 2 held", sent[1])
+	if sent[1] != [3]int{0, 0, 3} {
+		t.Errorf("second run sent %v, want 0 files, 0 bytes, 3 held", sent[1])
 	}
 	fetched := filepath.Join(dir, ".bootstrap", "boards", "hello-amd64@"+b.relay.addr())
-	if got, _ := os.ReadFile(filepath.Join(fetched, "install", "msg.txt")); string(got) != "hello from the board\nfrom a module\n" {
-		t.Errorf("fetched output %q, want the patched message and the module's", got)
+	if got, _ := os.ReadFile(filepath.Join(fetched, "install", "msg.txt")); string(got) != "hello from the board\nfrom a module\nfrom git\n" {
+		t.Errorf("fetched output %q, want the patched message, the module's and the repository's", got)
 	}
 	if _, err := os.Stat(filepath.Join(fetched, "provenance.json")); err != nil {
 		t.Errorf("provenance not brought back: %v", err)

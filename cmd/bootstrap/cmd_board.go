@@ -79,8 +79,18 @@ func boardCommand() *cli.Command {
 					}
 					return a.Unpack(c.String("key"), os.Stdin)
 				}},
+			{Name: "gitput", Usage: "unpack a bare repository (tar on stdin) holding COMMIT at PATH of its mirror dir",
+				Flags: []cli.Flag{dir, &cli.StringFlag{Name: "commit", Usage: "`COMMIT` the repository holds", Required: true},
+					&cli.StringFlag{Name: "path", Usage: "the repository URL's `PATH`", Required: true}},
+				Action: func(c *cli.Context) error {
+					a, err := agentOf(c)
+					if err != nil {
+						return err
+					}
+					return a.GitPut(c.String("commit"), c.String("path"), os.Stdin)
+				}},
 			{Name: "start", Usage: "start the run of KEY detached, or name the one going on", ArgsUsage: "RECIPE [RUN FLAGS]",
-				Flags: []cli.Flag{dir, key},
+				Flags: []cli.Flag{dir, key, &cli.StringSliceFlag{Name: "git-commit", Usage: "give the run the mirror dir of `COMMIT` (repeatable)"}},
 				Action: func(c *cli.Context) error {
 					a, err := agentOf(c)
 					if err != nil {
@@ -93,7 +103,7 @@ func boardCommand() *cli.Command {
 					if c.NArg() < 1 {
 						return &usageError{"usage: bootstrap board start --key KEY RECIPE [RUN FLAGS]"}
 					}
-					id, attached, err := a.Start(p, c.String("key"), c.Args().First(), c.Args().Tail())
+					id, attached, err := a.Start(p, c.String("key"), c.Args().First(), c.StringSlice("git-commit"), c.Args().Tail())
 					if err != nil {
 						return err
 					}

@@ -60,6 +60,8 @@ func NewAgent(dir string) (Agent, error) {
 var (
 	hexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	keyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// commitRE is a git commit hash, SHA-1 or SHA-256.
+	commitRE = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 )
 
 func checkKey(key string) error {
@@ -89,6 +91,13 @@ func (a Agent) LogPath(key string) string { return filepath.Join(a.agentDir(key)
 func (a Agent) Have(w io.Writer) error {
 	if err := a.haveFiles(w); err != nil {
 		return err
+	}
+	if ents, err := os.ReadDir(filepath.Join(a.Dir, "git")); err == nil {
+		for _, e := range ents {
+			if _, err := os.Stat(filepath.Join(a.Dir, "git", e.Name(), ".complete")); err == nil && commitRE.MatchString(e.Name()) {
+				fmt.Fprintf(w, "git %s\n", e.Name())
+			}
+		}
 	}
 	root := a.CacheDir()
 	err := filepath.WalkDir(filepath.Join(root, "gomod"), func(p string, d fs.DirEntry, err error) error {
@@ -122,6 +131,44 @@ func (a Agent) Index(rel string, r io.Reader) error {
 		return err
 	}
 	return state.WriteFileAtomic(p, data)
+}
+
+// GitMirror is the mirror dir holding a repository with commit, as
+// GitPut left it.
+func (a Agent) GitMirror(commit string) string { return filepath.Join(a.Dir, "git", commit) }
+
+// GitPut unpacks the tar stream r (a bare repository holding commit) at
+// rel in the mirror dir of commit: bootstrap's git fetcher finds a
+// repository in a --mirror dir at its URL's path. A mirror already
+// complete is kept.
+func (a Agent) GitPut(commit, rel string, r io.Reader) error {
+	if !commitRE.MatchString(commit) {
+		return fmt.Errorf("gitput: bad commit %q", commit)
+	}
+	if !filepath.IsLocal(rel) {
+		return fmt.Errorf("gitput: %q is not a relative path", rel)
+	}
+	final := a.GitMirror(commit)
+	if _, err := os.Stat(filepath.Join(final, ".complete")); err == nil {
+		_, err = io.Copy(io.Discard, r)
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(final), ".partial-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := untar(r, filepath.Join(tmp, rel)); err != nil {
+		return fmt.Errorf("gitput %s: %w", commit, err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
+		return err
+	}
+	os.RemoveAll(final)
+	return os.Rename(tmp, final)
 }
 
 // haveFiles lists the content-addressed files.

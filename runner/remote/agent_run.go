@@ -22,8 +22,9 @@ import (
 // that the SSH session ending (a dropped link) does not touch it. When a
 // run of key is already going on, Start starts nothing and returns that
 // run's ID with attached true. recipe is relative to the recipe dir;
-// runArgs are the flags after it.
-func (a Agent) Start(self, key, recipe string, runArgs []string) (run string, attached bool, err error) {
+// the mirror dirs of gitCommits (GitPut) are given to the run as
+// --mirror; runArgs are the flags after it.
+func (a Agent) Start(self, key, recipe string, gitCommits, runArgs []string) (run string, attached bool, err error) {
 	if err := checkKey(key); err != nil {
 		return "", false, err
 	}
@@ -39,8 +40,14 @@ func (a Agent) Start(self, key, recipe string, runArgs []string) (run string, at
 	if st.Alive {
 		return st.Run, true, nil
 	}
-	args := append([]string{"run", filepath.Join(a.RecipeDir(key), recipe), "--workdir", a.WorkDir(key),
-		"--cache", a.CacheDir(), "--plain"}, runArgs...)
+	args := []string{"run", filepath.Join(a.RecipeDir(key), recipe), "--workdir", a.WorkDir(key), "--cache", a.CacheDir(), "--plain"}
+	for _, c := range gitCommits {
+		if !commitRE.MatchString(c) {
+			return "", false, fmt.Errorf("start: bad commit %q", c)
+		}
+		args = append(args, "--mirror", a.GitMirror(c))
+	}
+	args = append(args, runArgs...)
 	run = newRunID()
 	os.Remove(filepath.Join(a.agentDir(key), "exit.json"))
 	log, err := os.OpenFile(a.LogPath(key), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)

@@ -160,6 +160,8 @@ type boardRun struct {
 	key, runID string
 	// uploads are the binary's upload files of this run's attempts.
 	uploads []string
+	// gitCommits name the git mirrors on the board the run is given.
+	gitCommits []string
 }
 
 // say prints a line of the workstation's own about this board.
@@ -266,7 +268,11 @@ func (b *boardRun) prepare(ctx context.Context, c *Client, s *runner.Session, bu
 // is sent, after which a cancel must reach the board.
 func (b *boardRun) start(ctx context.Context, c *Client, args []string, started *bool) error {
 	*started = true
-	out, err := c.Output(ctx, b.agent("start", append([]string{"--key", b.key, "--"}, args...)...))
+	flags := []string{"--key", b.key}
+	for _, commit := range b.gitCommits {
+		flags = append(flags, "--git-commit", commit)
+	}
+	out, err := c.Output(ctx, b.agent("start", append(append(flags, "--"), args...)...))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/porterkit/bootstrap/runner"
 	"github.com/porterkit/bootstrap/runner/source"
 	"github.com/porterkit/bootstrap/runner/source/fetch"
+	"github.com/porterkit/bootstrap/runner/source/gitsrc"
 )
 
 // cacheItem is a file of the cache a board needs: content-addressed
@@ -45,7 +47,7 @@ func (b *boardRun) sendSources(ctx context.Context, c *Client, s *runner.Session
 	}
 	held := map[string]bool{}
 	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) == 2 && (f[0] == "cache" || f[0] == "index") {
+		if f := strings.Fields(l); len(f) == 2 && (f[0] == "cache" || f[0] == "index" || f[0] == "git") {
 			held[f[0]+" "+f[1]] = true
 		}
 	}
@@ -76,8 +78,69 @@ func (b *boardRun) sendSources(ctx context.Context, c *Client, s *runner.Session
 			held["index "+it.index] = true
 		}
 	}
+	b.gitCommits = nil
+	for _, src := range neededGit(p, sel) {
+		b.gitCommits = append(b.gitCommits, src.Commit)
+		if held["git "+src.Commit] {
+			b.res.HeldFiles++
+			continue
+		}
+		held["git "+src.Commit] = true
+		if err := b.putGit(ctx, c, cache, sources, src); err != nil {
+			return err
+		}
+	}
 	b.say("sources: sent %d files (%d bytes); %d already on the board", b.res.SentFiles, b.res.SentBytes, b.res.HeldFiles)
 	return nil
+}
+
+// putGit sends this machine's cached bare repository of a git source
+// (fetching the commit into it first if needed) to the board's mirror
+// dir of the commit. A repository that cannot be had here is left for
+// the board to fetch.
+func (b *boardRun) putGit(ctx context.Context, c *Client, cache string, sources source.Set, src plan.Source) error {
+	f, err := sources.For(src)
+	if err == nil {
+		err = f.Fetch(ctx, src, io.Discard)
+	}
+	if err != nil {
+		b.say("git %s@%s is not in this machine's cache and could not be fetched (%v): the board will fetch it itself", src.Repo, src.Commit, err)
+		return nil
+	}
+	u, _ := url.Parse(src.Repo)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarDir(pw, gitsrc.RepoPath(cache, src.Repo))) }()
+	cr := &countingReader{r: pr}
+	err = c.Command(ctx, b.agent("gitput", "--commit", src.Commit, "--path", strings.TrimPrefix(u.Path, "/")), cr, nil)
+	pr.CloseWithError(io.ErrClosedPipe)
+	b.res.SentBytes += cr.n
+	if err != nil {
+		return fmt.Errorf("send git %s: %w", src.Repo, err)
+	}
+	b.res.SentFiles++
+	return nil
+}
+
+// neededGit are the git sources of the selected fetch steps that a
+// mirror can serve (a URL with a path; submodules, being more
+// repositories, are left to the board), once per commit.
+func neededGit(p *plan.Plan, sel map[string]bool) []plan.Source {
+	var out []plan.Source
+	seen := map[string]bool{}
+	for _, st := range p.Steps {
+		if !sel[st.ID] || st.Kind != plan.KindFetch {
+			continue
+		}
+		for _, src := range st.Sources {
+			u, err := url.Parse(src.Repo)
+			if src.Kind != "git" || src.Submodules || err != nil || strings.Trim(u.Path, "/") == "" || seen[src.Commit] {
+				continue
+			}
+			seen[src.Commit] = true
+			out = append(out, src)
+		}
+	}
+	return out
 }
 
 // put sends one content-addressed file; the board checks its sha256.
@@ -152,8 +215,8 @@ func moduleItem(cache string, src plan.Source) (cacheItem, error) {
 }
 
 // neededSources are the url and gomod sources (and verified artifacts)
-// of the selected fetch and verify steps, once each. git, svn and hg
-// repositories are not content-addressed files: the board fetches them.
+// of the selected fetch and verify steps, once each (git: neededGit; svn
+// and hg repositories the board fetches itself).
 func neededSources(p *plan.Plan, sel map[string]bool) []plan.Source {
 	var out []plan.Source
 	seen := map[string]bool{}

@@ -66,6 +66,30 @@ func (a Agent) Get(key string, paths []string, w io.Writer) error {
 	return tw.Close()
 }
 
+// tarDir writes the regular files under dir to w as a tar stream, with
+// names relative to dir.
+func tarDir(w io.Writer, dir string) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name, _ := filepath.Rel(dir, p)
+		switch {
+		case d.IsDir() && name != ".":
+			// Empty directories matter: git wants refs/ in a repository.
+			return tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(name) + "/", Mode: 0o755, Typeflag: tar.TypeDir})
+		case d.Type().IsRegular():
+			return addFile(tw, p, filepath.ToSlash(name))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pack %s: %w", dir, err)
+	}
+	return tw.Close()
+}
+
 // addFile writes the regular file path into tw as name.
 func addFile(tw *tar.Writer, path, name string) error {
 	f, err := os.Open(path)
@@ -92,8 +116,9 @@ func localRel(p string) (string, error) {
 	return filepath.Clean(p), nil
 }
 
-// untar writes the regular files of the tar stream r under dir, which it
-// creates; other entry types and names leaving dir are errors.
+// untar writes the regular files and directories of the tar stream r
+// under dir, which it creates; other entry types and names leaving dir
+// are errors.
 func untar(r io.Reader, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -107,14 +132,20 @@ func untar(r io.Reader, dir string) error {
 		if err != nil {
 			return err
 		}
-		if h.Typeflag != tar.TypeReg {
-			return fmt.Errorf("%s: only regular files are expected", h.Name)
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeDir {
+			return fmt.Errorf("%s: only regular files and directories are expected", h.Name)
 		}
 		rel, err := localRel(strings.TrimPrefix(h.Name, "./"))
 		if err != nil {
 			return err
 		}
 		p := filepath.Join(dir, rel)
+		if h.Typeflag == tar.TypeDir {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
