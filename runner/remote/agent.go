@@ -25,6 +25,7 @@ import (
 //
 //	bin/<sha256>         bootstrap binaries, named by content
 //	cache/               the bootstrap cache of the board's runs
+//	git/<commit>/        git repositories as sent: --mirror dirs
 //	keys/                the board's provenance signing key
 //	recipes/<key>/       the recipe, its bases and patches as sent
 //	runs/<key>/work/     the work dir (checkpoints live here)

@@ -1,7 +1,8 @@
 // Package remote runs a recipe on a board over SSH: the workstation side
 // (Fleet, Board) dials the board with golang.org/x/crypto/ssh, ships the
 // static bootstrap binary of the board's architecture, the recipe, its
-// patches and the cached sources the selected steps need, starts the run
+// patches and the cached sources the selected steps need (url and gomod
+// files by sha256, git repositories by commit), starts the run
 // detached on the board and streams its log back, reattaching after a
 // dropped link. The board side (Agent) is the same bootstrap binary,
 // driven through the hidden `bootstrap board` commands: it starts the run
