@@ -19,6 +19,9 @@ set -eu
 # (htpasswd): the shared build cache's tests push to a real registry with
 # real authentication (runner/buildcache/registrytest).
 test_pkgs="gcc libc6-dev gccgo-12 make git subversion mercurial xz-utils zstd bzip2 unzip dpkg-dev groff-base python3-securesystemslib graphviz chromium docker-registry apache2-utils"
+# openssh-server: the boards-over-SSH tests start a real sshd in a network
+# namespace of their own (cmd/bootstrap/board_test.go).
+test_pkgs="$test_pkgs openssh-server"
 # The real chain adds gccgo-12 (the seed compiler), Docker's build and run
 # dependencies, and busybox-static for the smoke-test image.
 # The foreign board of make e2e-board (scripts/e2e-board.sh) adds

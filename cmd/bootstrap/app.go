@@ -42,6 +42,7 @@ func newApp() *cli.App {
 			reportCommand(),
 			completionCommand(),
 			manCommand(),
+			boardCommand(),
 		},
 		// --version is a flag of our own rather than urfave/cli's, whose
 		// printer is a package variable; it prints the same builder

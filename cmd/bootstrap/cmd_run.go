@@ -32,6 +32,8 @@ type runOptions struct {
 	Check []string
 	// BuildCache is --cache-from, --cache-to and --trust.
 	BuildCache runner.CacheConfig
+	// Boards are --on and its flags (cmd_board.go).
+	Boards boardOptions
 }
 
 // cacheFlags are the shared build cache's flags (docs/cache.md): run has
@@ -67,6 +69,7 @@ func runCommand() *cli.Command {
 		&cli.BoolFlag{Name: "skip-doctor", Usage: "do not check the host before running"},
 		&cli.StringSliceFlag{Name: "check", Usage: "rebuild done `STEP`'s component into scratch trees and compare with the checkpointed results, bit for bit (repeatable; exit 1 when they differ; see docs/emulation.md)"},
 	)
+	flags = append(flags, boardFlags()...)
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "build a recipe, resuming where the last run stopped",
@@ -86,7 +89,7 @@ func runCommand() *cli.Command {
 					Force: c.StringSlice("force"), ForceAll: c.Bool("force-all")},
 				KeepGoing: c.Bool("keep-going"), DryRun: c.Bool("dry-run"), Verbose: c.Bool("verbose"),
 				Plain: c.Bool("plain"), SkipDoctor: c.Bool("skip-doctor"), Quiet: c.Bool("quiet"),
-				Check: c.StringSlice("check"), BuildCache: cacheConfigFrom(c),
+				Check: c.StringSlice("check"), BuildCache: cacheConfigFrom(c), Boards: boardOptionsFrom(c),
 			}
 			return runRun(c.Context, o, c.App.Writer, c.App.ErrWriter, a[0])
 		},
@@ -96,6 +99,9 @@ func runCommand() *cli.Command {
 // runRun runs a recipe and reports a failure's log tail on errOut. It
 // returns the run's error for main to map to an exit code.
 func runRun(ctx context.Context, o runOptions, out, errOut io.Writer, path string) error {
+	if o.Boards.given() {
+		return runOnBoards(ctx, o, out, path)
+	}
 	cfg := o.planOptions.config(path)
 	cfg.Sources, cfg.Native, cfg.BuildCache = o.SourceConfig, true, o.BuildCache
 	s, err := runner.Open(ctx, cfg)
