@@ -628,6 +628,7 @@ func TestOnUsage(t *testing.T) {
 	}{
 		{[]string{"--on", "ssh://u@127.0.0.1:9", "--target", "arm64"}, "--target"},
 		{[]string{"--on", "ssh://u@127.0.0.1:9", "--emulate"}, "--emulate"},
+		{[]string{"--on", "ssh://u@127.0.0.1:9", "--cache-from", "file:///tmp/c"}, "--cache-from"},
 		{[]string{"--on", "ftp://u@127.0.0.1"}, "want ssh://"},
 		{[]string{"--on", "vax=ssh://u@127.0.0.1"}, `unknown target "vax"`},
 		{[]string{"--accept-new"}, "add --on"},

@@ -212,6 +212,11 @@ func runOnBoards(ctx context.Context, o runOptions, out io.Writer, path string) 
 	if o.WorkDir != "" || o.Target != "" || o.Executor.Emulating() || len(o.Check) > 0 {
 		return &usageError{"--on runs in the board's own work dir, for the board's architecture (or ARCH= before ssh://): drop --workdir, --target, --emulate, --rootfs and --check"}
 	}
+	// The shared build cache is not forwarded to a board yet: refuse
+	// rather than run without the cache the porter asked for.
+	if c := o.BuildCache; len(c.From) > 0 || c.To != "" || len(c.Trust) > 0 {
+		return &usageError{"--on does not take --cache-from, --cache-to or --trust yet: run on the board without them, or push from here"}
+	}
 	cfg := remote.RunConfig{Recipe: path, Dial: o.Boards.DialOptions, BoardDir: o.Boards.BoardDir, Selection: o.Selection,
 		FetchOutputs: o.Boards.FetchOutputs, Cache: o.sourceOptions.Cache, Sources: o.SourceConfig, Out: out}
 	for _, on := range o.Boards.On {
