@@ -384,8 +384,10 @@ func TestBoardKilled(t *testing.T) {
 	dir := t.TempDir()
 	boardDir := filepath.Join(dir, "board")
 	work := filepath.Join(boardDir, "runs", "crash-amd64", "work")
+	// Steps see the work dir at the fixed path; the test reads the
+	// journal where it really is.
 	jpath := filepath.Join(work, "install", "journal")
-	boardWriteFile(t, filepath.Join(dir, "crash.yaml"), crashRecipe(jpath))
+	boardWriteFile(t, filepath.Join(dir, "crash.yaml"), crashRecipe("${{ work }}/install/journal"))
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewSource(seed))
