@@ -180,6 +180,23 @@ func (s *Session) trustedKeys() ([]ed25519.PublicKey, error) {
 	return keys, nil
 }
 
+// cacheSources opens the --cache-from stores and reads the trusted keys;
+// nil stores without --cache-from.
+func (s *Session) cacheSources() ([]buildcache.Store, []ed25519.PublicKey, error) {
+	if len(s.cfg.BuildCache.From) == 0 {
+		return nil, nil, nil
+	}
+	stores, err := openStores(s.cfg.BuildCache.From)
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted, err := s.trustedKeys()
+	if err != nil {
+		return nil, nil, err
+	}
+	return stores, trusted, nil
+}
+
 // openStores opens urls; a URL that is not a store is a *UsageError.
 func openStores(urls []string) ([]buildcache.Store, error) {
 	var out []buildcache.Store
@@ -248,15 +265,8 @@ type Restorable struct {
 // few seconds; a component that needs one the run builds is restored once
 // that is built (After). It returns nil without stores.
 func (s *Session) Restorable(ctx context.Context, sts []*Status) ([]Restorable, error) {
-	if len(s.cfg.BuildCache.From) == 0 {
-		return nil, nil
-	}
-	stores, err := openStores(s.cfg.BuildCache.From)
-	if err != nil {
-		return nil, err
-	}
-	trusted, err := s.trustedKeys()
-	if err != nil {
+	stores, trusted, err := s.cacheSources()
+	if err != nil || stores == nil {
 		return nil, err
 	}
 	byID := index(sts)
@@ -317,15 +327,8 @@ func (s *Session) cacheHooks(opts *Options, pr progress.Printer, rec *recording,
 			return nil, err
 		}
 	}
-	if len(s.cfg.BuildCache.From) == 0 {
-		return nil, nil
-	}
-	stores, err := openStores(s.cfg.BuildCache.From)
-	if err != nil {
-		return nil, err
-	}
-	trusted, err := s.trustedKeys()
-	if err != nil {
+	stores, trusted, err := s.cacheSources()
+	if err != nil || stores == nil {
 		return nil, err
 	}
 	r := &restorer{s: s, pr: pr, stores: stores, trusted: trusted, store: state.Open(s.plan.WorkDir),

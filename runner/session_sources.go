@@ -95,17 +95,7 @@ func (s *Session) Fetch(ctx context.Context, out, progress io.Writer) error {
 func fetchAll(ctx context.Context, steps []*plan.Step, sources source.Set, out io.Writer) []string {
 	var problems []string
 	for _, st := range steps {
-		srcs := st.Sources
-		if st.Kind == plan.KindVerify {
-			// The official artifact is fetched ahead like a source.
-			srcs = nil
-			if ref, ok := st.Verify.Source(); ok {
-				srcs = append(srcs, ref)
-			}
-		} else if st.Kind != plan.KindFetch {
-			continue
-		}
-		for _, src := range srcs {
+		for _, src := range st.Fetched() {
 			name := src.Filename
 			if name == "" {
 				name = src.Repo + src.Dir

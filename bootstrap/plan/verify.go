@@ -176,6 +176,21 @@ func (v *Verification) Describe() string {
 	return "the official artifact sha256:" + v.SHA256[:min(16, len(v.SHA256))] + "…"
 }
 
+// Fetched is what a step takes from outside ahead of the build: a fetch
+// step's sources, or a verify step's official artifact (fetched like a
+// source); nil for any other step.
+func (s *Step) Fetched() []Source {
+	switch s.Kind {
+	case KindFetch:
+		return s.Sources
+	case KindVerify:
+		if ref, ok := s.Verify.Source(); ok {
+			return []Source{ref}
+		}
+	}
+	return nil
+}
+
 // Source is the official artifact as a gomod source, so that `fetch` can
 // fill the cache with it like any source; ok is false for a sha256:
 // reference, which is looked up in the cache only, and for another

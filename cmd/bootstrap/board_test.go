@@ -482,37 +482,6 @@ func childrenOf(pid int) []int {
 	return out
 }
 
-// checkRound checks crash_test.go's invariants after a round.
-func checkRound(t *testing.T, round int, work, jpath string, before map[string]string, from int) {
-	t.Helper()
-	now := checkpoints(t, work)
-	lines := journal(t, jpath)
-	ended := map[string]bool{}
-	for _, l := range lines {
-		if len(l) == 3 && l[0] == "end" {
-			ended[l[1]+" "+l[2]] = true
-		}
-	}
-	for id, build := range now {
-		if !ended[id+" "+build] {
-			t.Errorf("round %d: %s is recorded done (build %s) but its command never finished", round, id, build)
-		}
-	}
-	for id, build := range before {
-		if now[id] != build {
-			t.Errorf("round %d: %s was done (build %s) and ran again (now %q)", round, id, build, now[id])
-		}
-	}
-	if from > len(lines) {
-		from = len(lines)
-	}
-	for _, l := range lines[from:] {
-		if len(l) == 3 && l[0] == "start" && before[l[1]] != "" {
-			t.Errorf("round %d: %s was done and started again", round, l[1])
-		}
-	}
-}
-
 // statementWithoutTimes decodes a provenance envelope's statement and
 // drops what differs between two equal runs: times, the invocation ID,
 // and the board dir in paths.

@@ -106,29 +106,7 @@ func TestCrashResume(t *testing.T) {
 	// started with the checkpoints in before and the journal at length from.
 	check := func(round int, before map[string]string, from int) {
 		t.Helper()
-		now := checkpoints(t, work)
-		lines := journal(t, jpath)
-		ended := map[string]bool{}
-		for _, l := range lines {
-			if len(l) == 3 && l[0] == "end" {
-				ended[l[1]+" "+l[2]] = true
-			}
-		}
-		for id, build := range now {
-			if !ended[id+" "+build] {
-				t.Errorf("round %d: %s is recorded done (build %s) but its command never finished", round, id, build)
-			}
-		}
-		for id, build := range before {
-			if now[id] != build {
-				t.Errorf("round %d: %s was done (build %s) and ran again (now %q)", round, id, build, now[id])
-			}
-		}
-		for _, l := range lines[from:] {
-			if len(l) == 3 && l[0] == "start" && before[l[1]] != "" {
-				t.Errorf("round %d: %s was done and started again", round, l[1])
-			}
-		}
+		checkRound(t, round, work, jpath, before, from)
 	}
 
 	kills := 0
@@ -173,4 +151,38 @@ func TestCrashResume(t *testing.T) {
 		t.Errorf("final result %q, want %q", got, want)
 	}
 	t.Logf("%d kills", kills)
+}
+
+// checkRound checks the invariants after a run (killed or not) that
+// started with the checkpoints in before and the journal at length from:
+// every step recorded done finished its command, nothing done ran
+// again. TestCrashResume and TestBoardKilled share it.
+func checkRound(t *testing.T, round int, work, jpath string, before map[string]string, from int) {
+	t.Helper()
+	now := checkpoints(t, work)
+	lines := journal(t, jpath)
+	ended := map[string]bool{}
+	for _, l := range lines {
+		if len(l) == 3 && l[0] == "end" {
+			ended[l[1]+" "+l[2]] = true
+		}
+	}
+	for id, build := range now {
+		if !ended[id+" "+build] {
+			t.Errorf("round %d: %s is recorded done (build %s) but its command never finished", round, id, build)
+		}
+	}
+	for id, build := range before {
+		if now[id] != build {
+			t.Errorf("round %d: %s was done (build %s) and ran again (now %q)", round, id, build, now[id])
+		}
+	}
+	if from > len(lines) {
+		from = len(lines)
+	}
+	for _, l := range lines[from:] {
+		if len(l) == 3 && l[0] == "start" && before[l[1]] != "" {
+			t.Errorf("round %d: %s was done and started again", round, l[1])
+		}
+	}
 }

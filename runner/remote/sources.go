@@ -224,16 +224,7 @@ func neededSources(p *plan.Plan, sel map[string]bool) []plan.Source {
 		if !sel[st.ID] {
 			continue
 		}
-		srcs := st.Sources
-		if st.Kind == plan.KindVerify {
-			srcs = nil
-			if ref, ok := st.Verify.Source(); ok {
-				srcs = append(srcs, ref)
-			}
-		} else if st.Kind != plan.KindFetch {
-			continue
-		}
-		for _, src := range srcs {
+		for _, src := range st.Fetched() {
 			if (src.Kind == "url" && src.SHA256 != "" || src.Kind == "gomod") && !seen[src.Identity] {
 				seen[src.Identity] = true
 				out = append(out, src)
