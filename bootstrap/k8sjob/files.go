@@ -1,14 +1,11 @@
 package k8sjob
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 	"github.com/porterkit/bootstrap/bootstrap/quilt"
@@ -39,11 +36,7 @@ type File struct {
 // tree no ConfigMap can carry: that is a *recipe.Error at the source.
 func recipeFiles(p *plan.Plan) ([]File, error) {
 	paths := map[string]bool{}
-	chain, err := extendsChain(p.Recipe.File)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range chain {
+	for _, f := range p.Recipe.Files {
 		paths[f] = true
 	}
 	for _, s := range p.Steps {
@@ -87,43 +80,6 @@ func recipeFiles(p *plan.Plan) ([]File, error) {
 	}
 	setKeys(out)
 	return out, nil
-}
-
-// extendsChain returns the recipe file and every base it extends, in that
-// order. The recipe has been loaded, so the chain is known to be sound;
-// only the extends: key of each file is read again.
-func extendsChain(file string) ([]string, error) {
-	var chain []string
-	seen := map[string]bool{}
-	for f := file; f != ""; {
-		a, err := filepath.Abs(f)
-		if err != nil {
-			return nil, fmt.Errorf("recipe %s: %w", f, err)
-		}
-		if seen[a] {
-			return nil, fmt.Errorf("recipe %s: extends makes a cycle", a)
-		}
-		seen[a] = true
-		chain = append(chain, a)
-		data, err := os.ReadFile(a)
-		if err != nil {
-			return nil, fmt.Errorf("recipe: %w", err)
-		}
-		var top struct {
-			Extends string `yaml:"extends"`
-		}
-		if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&top); err != nil {
-			return nil, fmt.Errorf("recipe %s: %w", a, err)
-		}
-		f = ""
-		if top.Extends != "" {
-			f = top.Extends
-			if !filepath.IsAbs(f) {
-				f = filepath.Join(filepath.Dir(a), f)
-			}
-		}
-	}
-	return chain, nil
 }
 
 // patchFiles lists the files of one patch entry: the patch file, or the

@@ -49,6 +49,7 @@ func (d *decoder) base(r *Recipe, chain []string) (*Recipe, bool) {
 // (see Recipe.DirOf).
 func merge(base, r *Recipe) *Recipe {
 	out := *r
+	out.Files = append(append([]string(nil), r.Files...), base.Files...)
 	out.Name = orStr(r.Name, base.Name)
 	out.Description = orStr(r.Description, base.Description)
 	if len(r.Targets) == 0 {

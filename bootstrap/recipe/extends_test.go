@@ -140,3 +140,39 @@ func TestExtendsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRecipeFiles: a recipe knows every file it was loaded from, itself
+// first, as absolute paths, however it was named — what a board or a pod
+// must be sent to load it again.
+func TestRecipeFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("base.yaml", "name: base\ncomponents:\n  - name: a\n    steps:\n      - name: s\n        run: true\n")
+	write("mid.yaml", "extends: base.yaml\nname: mid\n")
+	write("top.yaml", "extends: ./mid.yaml\nname: top\n")
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		load string
+		want []string
+	}{
+		{"top.yaml", []string{"top.yaml", "mid.yaml", "base.yaml"}},
+		{filepath.Join(dir, "mid.yaml"), []string{"mid.yaml", "base.yaml"}},
+		{"base.yaml", []string{"base.yaml"}},
+	} {
+		r, err := Load(tc.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, f := range tc.want {
+			want = append(want, filepath.Join(dir, f))
+		}
+		if fmt.Sprint(r.Files) != fmt.Sprint(want) {
+			t.Errorf("Load(%s).Files = %v, want %v", tc.load, r.Files, want)
+		}
+	}
+}

@@ -77,6 +77,9 @@ func Parse(path string, data []byte) (*Recipe, error) {
 func parse(path string, data []byte, chain []string) (*Recipe, ErrorList, bool) {
 	d := &decoder{file: path, lines: bytes.Split(data, []byte("\n"))}
 	r, ok := d.document(data)
+	if abs, err := filepath.Abs(path); err == nil {
+		r.Files = []string{abs}
+	}
 	if ok && r.Extends.Value != "" {
 		if base, ok := d.base(r, chain); ok {
 			r = merge(base, r)

@@ -72,6 +72,10 @@ type Recipe struct {
 	// File is the path the recipe was loaded from; relative patch and dir
 	// paths are resolved against its directory.
 	File string
+	// Files are the recipe's own file and every base it extends, in that
+	// order, as absolute paths: what a run elsewhere (a board, a pod)
+	// must be sent to load it.
+	Files []string
 	// Extends names a base recipe (relative to this file) whose
 	// components, vars, env and host needs this one starts from; see
 	// merge for how the two combine.

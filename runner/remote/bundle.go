@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/porterkit/bootstrap/bootstrap/plan"
 )
 
@@ -35,11 +33,7 @@ func NewBundle(path string, p *plan.Plan) (*Bundle, error) {
 		return nil, err
 	}
 	set := map[string]bool{}
-	chain, err := extendsChain(abs)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range chain {
+	for _, f := range p.Recipe.Files {
 		set[f] = true
 	}
 	for _, st := range p.Steps {
@@ -76,32 +70,6 @@ func NewBundle(path string, p *plan.Plan) (*Bundle, error) {
 	}
 	sort.Strings(b.Files)
 	return b, nil
-}
-
-// extendsChain is the recipe file and the bases it extends, in order.
-func extendsChain(path string) ([]string, error) {
-	var chain []string
-	seen := map[string]bool{}
-	for path != "" && !seen[path] {
-		seen[path] = true
-		chain = append(chain, path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("recipe %s: %w", path, err)
-		}
-		var head struct {
-			Extends string `yaml:"extends"`
-		}
-		// The recipe was loaded (and checked) already; only extends: is
-		// wanted here.
-		_ = yaml.Unmarshal(data, &head)
-		next := head.Extends
-		if next != "" && !filepath.IsAbs(next) {
-			next = filepath.Join(filepath.Dir(path), next)
-		}
-		path = next
-	}
-	return chain, nil
 }
 
 // addDir adds the regular files under dir to set.
