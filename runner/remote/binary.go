@@ -3,10 +3,9 @@ package remote
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"debug/elf"
-	"encoding/hex"
 	"fmt"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"io"
 	"os"
 	"os/exec"
@@ -71,7 +70,7 @@ func (b Binaries) For(ctx context.Context, t arch.Target, log io.Writer) (path, 
 	if dist != "" {
 		p := filepath.Join(dist, "bootstrap-linux-"+distName(t))
 		if _, err := os.Stat(p); err == nil {
-			sum, err := fileSHA256(p)
+			sum, err := treehash.FileSHA256(p)
 			return p, sum, err
 		}
 		tried = append(tried, p+" (make dist)")
@@ -81,7 +80,7 @@ func (b Binaries) For(ctx context.Context, t arch.Target, log io.Writer) (path, 
 		self, _ = os.Executable()
 	}
 	if self != "" && t.GOARCH == runtime.GOARCH && static(self) {
-		sum, err := fileSHA256(self)
+		sum, err := treehash.FileSHA256(self)
 		return self, sum, err
 	}
 	tried = append(tried, "this executable (not static or another architecture)")
@@ -93,7 +92,7 @@ func (b Binaries) For(ctx context.Context, t arch.Target, log io.Writer) (path, 
 	if err := b.build(ctx, src, t, out); err != nil {
 		return "", "", err
 	}
-	sum, err = fileSHA256(out)
+	sum, err = treehash.FileSHA256(out)
 	return out, sum, err
 }
 
@@ -145,18 +144,4 @@ func static(path string) bool {
 		}
 	}
 	return true
-}
-
-// fileSHA256 is the hex sha256 of the file at path.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -3,6 +3,7 @@ package remote
 import (
 	"bytes"
 	"context"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,7 +100,7 @@ func TestBinariesFromDist(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		want, _ := fileSHA256(p)
+		want, _ := treehash.FileSHA256(p)
 		if !strings.HasPrefix(filepath.Base(p), "bootstrap-linux-") || sum != want {
 			t.Errorf("%s: %s %s", name, p, sum)
 		}
@@ -133,7 +134,7 @@ func TestBinariesCrossCompile(t *testing.T) {
 	if !strings.Contains(log.String(), "cross-compiling bootstrap for amd64") || !static(p) {
 		t.Errorf("%s: static %v, log %q", p, static(p), log.String())
 	}
-	if want, _ := fileSHA256(p); sum != want {
+	if want, _ := treehash.FileSHA256(p); sum != want {
 		t.Errorf("sha256 %s, want %s", sum, want)
 	}
 	if out, err := exec.Command(p, "--version").CombinedOutput(); err != nil || !strings.Contains(string(out), "bootstrap") {

@@ -24,12 +24,10 @@ package toolid
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/porterkit/bootstrap/bootstrap/treehash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -202,10 +200,11 @@ func (r *Resolver) identity(ctx context.Context, found, resolved string, env []s
 	if e, ok := r.cache.Tools[found]; ok && e.sameFile(key) {
 		return Identity{Path: resolved, Digest: e.Digest, Version: e.Version}, nil
 	}
-	digest, err := fileDigest(resolved)
+	sum, err := treehash.FileSHA256(resolved)
 	if err != nil {
 		return Identity{}, err
 	}
+	digest := "sha256:" + sum
 	r.Hashed++
 	key.Digest = digest
 	// The version is asked of the name as found: a multi-call binary
@@ -243,20 +242,6 @@ func statKey(resolved string, fi fs.FileInfo) entry {
 func (e entry) sameFile(key entry) bool {
 	return e.Resolved == key.Resolved && e.Dev == key.Dev && e.Ino == key.Ino &&
 		e.Size == key.Size && e.Mtime == key.Mtime && e.Ctime == key.Ctime && e.Digest != ""
-}
-
-// fileDigest hashes a file's content as "sha256:<hex>".
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // load reads the cache file once. A missing, unreadable or foreign file
