@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -487,18 +486,7 @@ func childrenOf(pid int) []int {
 // and the board dir in paths.
 func statementWithoutTimes(t *testing.T, path, boardDir string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env struct{ Payload string }
-	if err := json.Unmarshal(data, &env); err != nil {
-		t.Fatal(err)
-	}
-	payload, err := base64.StdEncoding.DecodeString(env.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := envelopePayload(t, path)
 	var v any
 	if err := json.Unmarshal(bytes.ReplaceAll(payload, []byte(boardDir), []byte("BOARD")), &v); err != nil {
 		t.Fatal(err)

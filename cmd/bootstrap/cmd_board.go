@@ -20,7 +20,16 @@ func boardCommand() *cli.Command {
 	key := &cli.StringFlag{Name: "key", Usage: "run `KEY` (<recipe name>-<target>)", Required: true}
 	run := &cli.StringFlag{Name: "run", Usage: "run `ID`", Required: true}
 	sum := &cli.StringFlag{Name: "sha256", Usage: "content's `SHA256`", Required: true}
-	agentOf := func(c *cli.Context) (remote.Agent, error) { return remote.NewAgent(c.String("dir")) }
+	// withAgent opens the board dir's agent (--dir) for an action.
+	withAgent := func(f func(*cli.Context, remote.Agent) error) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			a, err := remote.NewAgent(c.String("dir"))
+			if err != nil {
+				return err
+			}
+			return f(c, a)
+		}
+	}
 	self := func() (string, error) {
 		p, err := os.Executable()
 		if err != nil {
@@ -34,68 +43,40 @@ func boardCommand() *cli.Command {
 		Hidden: true,
 		Subcommands: []*cli.Command{
 			{Name: "have", Usage: "list the content-addressed files the board holds", Flags: []cli.Flag{dir},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					return a.Have(c.App.Writer)
-				}},
+				})},
 			{Name: "put", Usage: "store stdin in the cache if its sha256 matches", Flags: []cli.Flag{dir, sum},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
-					_, err = a.Put(os.Stdin, c.String("sha256"))
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
+					_, err := a.Put(os.Stdin, c.String("sha256"))
 					return err
-				}},
+				})},
 			{Name: "index", Usage: "write a Go module's cache index (stdin) at PATH under the cache", Flags: []cli.Flag{dir,
 				&cli.StringFlag{Name: "path", Usage: "`PATH` under the cache", Required: true}},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					return a.Index(c.String("path"), os.Stdin)
-				}},
+				})},
 			{Name: "adopt", Usage: "check this executable's sha256 and keep it as bin/<sha256>", Flags: []cli.Flag{dir, sum},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					p, err := self()
 					if err != nil {
 						return err
 					}
 					return a.Adopt(p, c.String("sha256"))
-				}},
+				})},
 			{Name: "unpack", Usage: "replace the recipe dir of KEY with the tar stream on stdin", Flags: []cli.Flag{dir, key},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					return a.Unpack(c.String("key"), os.Stdin)
-				}},
+				})},
 			{Name: "gitput", Usage: "unpack a bare repository (tar on stdin) holding COMMIT at PATH of its mirror dir",
 				Flags: []cli.Flag{dir, &cli.StringFlag{Name: "commit", Usage: "`COMMIT` the repository holds", Required: true},
 					&cli.StringFlag{Name: "path", Usage: "the repository URL's `PATH`", Required: true}},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					return a.GitPut(c.String("commit"), c.String("path"), os.Stdin)
-				}},
+				})},
 			{Name: "start", Usage: "start the run of KEY detached, or name the one going on", ArgsUsage: "RECIPE [RUN FLAGS]",
 				Flags: []cli.Flag{dir, key, &cli.StringSliceFlag{Name: "git-commit", Usage: "give the run the mirror dir of `COMMIT` (repeatable)"}},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					p, err := self()
 					if err != nil {
 						return err
@@ -109,62 +90,42 @@ func boardCommand() *cli.Command {
 					}
 					fmt.Fprintf(c.App.Writer, "%s %v\n", id, attached)
 					return nil
-				}},
+				})},
 			{Name: "supervise", Usage: "run and watch a run (started by start)", Flags: []cli.Flag{dir, key, run},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					p, err := self()
 					if err != nil {
 						return err
 					}
 					os.Exit(a.Supervise(p, c.String("key"), c.String("run"), c.Args().Slice()))
 					return nil
-				}},
+				})},
 			{Name: "attach", Usage: "stream the run's log from an offset until it ends", Flags: []cli.Flag{dir, key, run,
 				&cli.Int64Flag{Name: "offset", Usage: "start at byte `N` of the log"}},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					return a.Attach(c.Context, c.String("key"), c.String("run"), c.Int64("offset"), c.App.Writer)
-				}},
+				})},
 			{Name: "status", Usage: "the last run of KEY, as JSON", Flags: []cli.Flag{dir, key},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					st, err := a.Status(c.String("key"))
 					if err != nil {
 						return err
 					}
 					_, err = c.App.Writer.Write(remote.MarshalStatus(st))
 					return err
-				}},
+				})},
 			{Name: "cancel", Usage: "end the run of KEY and every process it started", Flags: []cli.Flag{dir, key},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					was, err := a.Cancel(c.String("key"), 5*time.Second)
 					if err == nil {
 						fmt.Fprintf(c.App.Writer, "canceled %v\n", was)
 					}
 					return err
-				}},
+				})},
 			{Name: "get", Usage: "tar the given paths of the work dir of KEY to stdout", ArgsUsage: "PATH...", Flags: []cli.Flag{dir, key},
-				Action: func(c *cli.Context) error {
-					a, err := agentOf(c)
-					if err != nil {
-						return err
-					}
+				Action: withAgent(func(c *cli.Context, a remote.Agent) error {
 					return a.Get(c.String("key"), c.Args().Slice(), c.App.Writer)
-				}},
+				})},
 		},
 	}
 }

@@ -136,10 +136,11 @@ func fileTree(t *testing.T, root string) map[string]string {
 	return out
 }
 
-// subjectNames are the subjects the run's signed record names.
-func subjectNames(t *testing.T, work string) []string {
+// envelopePayload is the statement a signed record (a DSSE envelope
+// file) carries, as bytes.
+func envelopePayload(t *testing.T, path string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(work, "provenance.json"))
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +152,13 @@ func subjectNames(t *testing.T, work string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return payload
+}
+
+// subjectNames are the subjects the run's signed record names.
+func subjectNames(t *testing.T, work string) []string {
+	t.Helper()
+	payload := envelopePayload(t, filepath.Join(work, "provenance.json"))
 	var st struct{ Subject []struct{ Name, URI string } }
 	if err := json.Unmarshal(payload, &st); err != nil {
 		t.Fatal(err)
