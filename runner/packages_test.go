@@ -18,3 +18,15 @@ func TestPackageChanges(t *testing.T) {
 		t.Errorf("reason %q", r)
 	}
 }
+
+// TestPackagesOfATreeThisCacheLacks: a plan against a cache without the
+// tree the last run used says so, instead of listing a "changed" package
+// list made of the placeholder.
+func TestPackagesOfATreeThisCacheLacks(t *testing.T) {
+	old := "gcc:riscv64 4:14.2.0-1\nlibc6:riscv64 2.41-12"
+	c := Change{Key: "rootfs.packages", Old: old, New: "(trixie riscv64: root file system not built yet (/c/rootfs/trixie-riscv64-c0a3))"}
+	want := "root file system not in this cache: trixie riscv64: root file system not built yet (/c/rootfs/trixie-riscv64-c0a3)"
+	if r := c.Reason(); r != want {
+		t.Errorf("reason %q\nwant %q", r, want)
+	}
+}

@@ -150,8 +150,9 @@ components:
 
 // TestExecutorInputs: the host adds only the sandbox's version to
 // signatures (nothing under --no-sandbox); an emulated
-// run's tree that is not built yet gives a placeholder saying so, and a
-// given tree its own identity under the keys spelled once.
+// run's tree that is not built yet gives a placeholder saying so (with the
+// sandbox's version, which needs no tree), and a given tree its own
+// identity under the keys spelled once.
 func TestExecutorInputs(t *testing.T) {
 	amd64, _ := arch.Lookup("amd64")
 	ppc, _ := arch.Lookup("ppc64le")
@@ -199,6 +200,12 @@ func TestExecutorInputs(t *testing.T) {
 			}
 			if in[executor.InputExecutor] != tc.executor || !strings.Contains(in[executor.InputRootfsPackages], tc.packages) {
 				t.Errorf("inputs = %v, want executor %q and packages containing %q", in, tc.executor, tc.packages)
+			}
+			// Built or not, the tree's sandbox is an input: a plan
+			// against a cache that lacks the tree differs from the
+			// run's signatures in the package list only.
+			if in[executor.InputSandbox] != sandbox.Version {
+				t.Errorf("inputs = %v, want %s=%s", in, executor.InputSandbox, sandbox.Version)
 			}
 		})
 	}

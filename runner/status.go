@@ -293,6 +293,10 @@ func (c Change) Reason() string {
 		return fmt.Sprintf("%s changed: %q → %q", what, short(c.Old), short(c.New))
 	case strings.HasPrefix(c.Key, "source"):
 		return fmt.Sprintf("%s changed: %s → %s", what, short(c.Old), short(c.New))
+	case c.Key == executor.InputRootfsPackages && strings.HasPrefix(c.New, "("):
+		// The placeholder of a tree this cache lacks: the packages are
+		// unknown, not changed.
+		return "root file system not in this cache: " + strings.TrimSuffix(strings.TrimPrefix(c.New, "("), ")")
 	case c.Key == executor.InputRootfsPackages:
 		return fmt.Sprintf("%s changed: %s", what, short(strings.Join(PackageChanges(c.Old, c.New), ", ")))
 	case strings.HasPrefix(c.Key, plan.ToolInputPrefix):

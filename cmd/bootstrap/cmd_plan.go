@@ -160,7 +160,7 @@ func printPlan(out io.Writer, workDir string, sts []*runner.Status, ready bool) 
 	fmt.Fprintf(out, "%d steps: %d done, %d stale, %d pending%s (work dir %s)\n",
 		len(sts), counts[runner.Done], counts[runner.Stale], counts[runner.Pending], extra, workDir)
 	if !ready {
-		fmt.Fprintln(out, "the root file system is not built yet: run steps' signatures are complete once the first run has built it")
+		fmt.Fprintln(out, "the root file system is not in this cache yet (or the last run used another --cache): run steps' signatures are complete once a run has built it")
 	}
 	if unconfined > 0 {
 		fmt.Fprintf(out, "--no-sandbox: %d run steps are planned without the sandbox (unconfined; their signatures name the work dir's own path, so they match no other work dir's)\n", unconfined)

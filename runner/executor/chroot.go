@@ -98,10 +98,14 @@ func (c *Chroot) Name() string {
 // dpkg installed). The tree's path is left out: where the cache lives does
 // not change what runs.
 func (c *Chroot) Inputs() map[string]string {
-	in := map[string]string{
-		InputExecutor:       "chroot",
-		InputRootfsPackages: c.Rootfs.Identity(),
-	}
+	in := c.inputs()
+	in[InputRootfsPackages] = c.Rootfs.Identity()
+	return in
+}
+
+// inputs are the inputs that do not depend on the tree's contents.
+func (c *Chroot) inputs() map[string]string {
+	in := map[string]string{InputExecutor: "chroot"}
 	if c.Sandbox {
 		in[InputSandbox] = sandbox.Version
 	}

@@ -73,11 +73,17 @@ func (c Config) Inputs(r *recipe.Recipe, h arch.Host, t arch.Target) (in map[str
 	if !c.Emulating() {
 		return c.Host("").Inputs(), true
 	}
+	ch := &Chroot{Linux32: linux32(h, t), Sandbox: !c.NoSandbox}
 	tree, err := c.cached(r, h, t)
 	if err != nil {
-		return map[string]string{InputExecutor: "chroot", InputRootfsPackages: "(" + err.Error() + ")"}, false
+		// Everything but the package list is known without the tree, so
+		// a plan against a cache that lacks it names only that.
+		in := ch.inputs()
+		in[InputRootfsPackages] = "(" + err.Error() + ")"
+		return in, false
 	}
-	return (&Chroot{Rootfs: tree, Linux32: linux32(h, t), Sandbox: !c.NoSandbox}).Inputs(), true
+	ch.Rootfs = tree
+	return ch.Inputs(), true
 }
 
 // Open readies the place for a run of r for t in workDir and returns it;
