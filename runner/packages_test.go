@@ -1,8 +1,11 @@
 package runner
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/porterkit/bootstrap/runner/executor"
 )
 
 func TestPackageChanges(t *testing.T) {
@@ -24,9 +27,17 @@ func TestPackageChanges(t *testing.T) {
 // list made of the placeholder.
 func TestPackagesOfATreeThisCacheLacks(t *testing.T) {
 	old := "gcc:riscv64 4:14.2.0-1\nlibc6:riscv64 2.41-12"
-	c := Change{Key: "rootfs.packages", Old: old, New: "(trixie riscv64: root file system not built yet (/c/rootfs/trixie-riscv64-c0a3))"}
+	why := errors.New("trixie riscv64: root file system not built yet (/c/rootfs/trixie-riscv64-c0a3)")
+	c := Change{Key: executor.InputRootfsPackages, Old: old, New: executor.MissingTree(why)}
 	want := "root file system not in this cache: trixie riscv64: root file system not built yet (/c/rootfs/trixie-riscv64-c0a3)"
 	if r := c.Reason(); r != want {
 		t.Errorf("reason %q\nwant %q", r, want)
+	}
+	if l := c.Lines(); len(l) != 1 || !strings.Contains(l[0], "not built yet (/c/rootfs/trixie-riscv64-c0a3)") {
+		t.Errorf("explain lines %q: want the one reason", l)
+	}
+	// A real package list is never taken for the placeholder.
+	if _, missing := executor.TreeMissing(old); missing {
+		t.Errorf("package list %q taken for a missing tree", old)
 	}
 }

@@ -15,6 +15,9 @@ func (c Change) Lines() []string {
 	case c.Key == "script" && !c.Added && !c.Removed:
 		return lineDiff(c.Old, c.New)
 	case c.Key == executor.InputRootfsPackages:
+		if why, missing := executor.TreeMissing(c.New); missing {
+			return []string{"not in this cache: " + why}
+		}
 		return PackageChanges(c.Old, c.New)
 	}
 	var out []string

@@ -293,11 +293,11 @@ func (c Change) Reason() string {
 		return fmt.Sprintf("%s changed: %q → %q", what, short(c.Old), short(c.New))
 	case strings.HasPrefix(c.Key, "source"):
 		return fmt.Sprintf("%s changed: %s → %s", what, short(c.Old), short(c.New))
-	case c.Key == executor.InputRootfsPackages && strings.HasPrefix(c.New, "("):
-		// The placeholder of a tree this cache lacks: the packages are
-		// unknown, not changed.
-		return "root file system not in this cache: " + strings.TrimSuffix(strings.TrimPrefix(c.New, "("), ")")
 	case c.Key == executor.InputRootfsPackages:
+		// A tree this cache lacks: its packages are unknown, not changed.
+		if why, missing := executor.TreeMissing(c.New); missing {
+			return "root file system not in this cache: " + why
+		}
 		return fmt.Sprintf("%s changed: %s", what, short(strings.Join(PackageChanges(c.Old, c.New), ", ")))
 	case strings.HasPrefix(c.Key, plan.ToolInputPrefix):
 		return fmt.Sprintf("%s changed: %s", what, toolid.Describe(c.Old, c.New))

@@ -43,6 +43,29 @@ const (
 	InputSandbox = "sandbox"
 )
 
+// A package-list input that is not a package list: the tree this cache
+// lacks, with why. No package line starts with "(".
+const (
+	missingTreeOpen  = "(not in this cache: "
+	missingTreeClose = ")"
+)
+
+// MissingTree is the InputRootfsPackages value that stands for a tree the
+// cache does not hold, so a plan can name that instead of a package diff.
+func MissingTree(why error) string {
+	return missingTreeOpen + why.Error() + missingTreeClose
+}
+
+// TreeMissing reports whether an InputRootfsPackages value is MissingTree's,
+// and returns the reason it carries.
+func TreeMissing(packages string) (why string, missing bool) {
+	rest, ok := strings.CutPrefix(packages, missingTreeOpen)
+	if !ok {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, missingTreeClose), true
+}
+
 // Executor runs commands in one place.
 type Executor interface {
 	// Name is a short description for logs, like "host" or

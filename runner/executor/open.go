@@ -79,7 +79,7 @@ func (c Config) Inputs(r *recipe.Recipe, h arch.Host, t arch.Target) (in map[str
 		// Everything but the package list is known without the tree, so
 		// a plan against a cache that lacks it names only that.
 		in := ch.inputs()
-		in[InputRootfsPackages] = "(" + err.Error() + ")"
+		in[InputRootfsPackages] = MissingTree(err)
 		return in, false
 	}
 	ch.Rootfs = tree
