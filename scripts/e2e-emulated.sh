@@ -6,7 +6,7 @@
 # must do nothing, and every step's time.
 #
 # Usage: scripts/e2e-emulated.sh TARGET [extra bootstrap run arguments]
-#   TARGET  ppc64le (recipes/power8.yaml), arm64 or 386
+#   TARGET  ppc64le (recipes/power8.yaml), arm64, 386 or armhf
 #           (recipes/bookworm-docker.yaml --target TARGET), riscv64
 #           (recipes/riscv64.yaml: Debian 13, gccgo-14, Docker 26.1.5),
 #           trixie-amd64 (recipes/trixie-docker.yaml for amd64 in a trixie
