@@ -68,10 +68,11 @@ e2e: build
 	BOOTSTRAP_E2E=1 $(GO) test -p 1 -count=1 -timeout 120m -run 'E2E' -v $(PKGS)
 
 # The chain for a foreign target, natively on its userland under qemu-user
-# (hours: see docs/emulation.md). TARGET=ppc64le
-# builds recipes/power8.yaml; arm64, 386 and armhf build recipes/bookworm-docker.yaml;
-# riscv64 recipes/riscv64.yaml. Work dirs and the cache live in /var/tmp/bootstrap-e2e, so a run cut short
-# resumes where it stopped. Extra run arguments: E2E_ARGS="--to cgo-check".
+# (hours: see docs/emulation.md). TARGET=ppc64le builds recipes/power8.yaml;
+# arm64, 386 and armhf build recipes/bookworm-docker.yaml; riscv64 builds
+# recipes/riscv64.yaml. Work dirs and the cache live in /var/tmp/bootstrap-e2e,
+# so a run cut short resumes where it stopped. Extra run arguments:
+# E2E_ARGS="--to cgo-check".
 TARGET ?= ppc64le
 E2E_ARGS ?=
 e2e-emulated: build
